@@ -1,0 +1,74 @@
+"""Engine, sessions and schema migrations for SQLite (default) and PostgreSQL."""
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.settings import get_settings
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# Rasa pins SQLAlchemy 1.4; our code is 2.0-style, so the 2.0 move warnings are noise here.
+try:
+    from sqlalchemy.exc import MovedIn20Warning
+
+    warnings.filterwarnings("ignore", category=MovedIn20Warning)
+except ImportError:  # pragma: no cover - SQLAlchemy 2 has no such warning
+    pass
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (default: the settings'); SQLite gets its folder, WAL and foreign keys."""
+    url = url or get_settings().resolved_database_url
+    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, future=True, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+@lru_cache(maxsize=4)
+def _factory(url: str) -> sessionmaker:
+    engine = make_engine(url)
+    migrate(engine)
+    return sessionmaker(engine, future=True, expire_on_commit=False)
+
+
+def session_factory(url: str | None = None) -> sessionmaker:
+    """The process's session factory for ``url``; the schema is migrated on first use."""
+    return _factory(url or get_settings().resolved_database_url)
+
+
+@contextmanager
+def transaction(url: str | None = None) -> Iterator[Session]:
+    """A session whose work is committed together, or not at all."""
+    with session_factory(url)() as session, session.begin():
+        yield session
