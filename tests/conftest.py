@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
+from typing import Iterator
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from bot.settings import get_settings
+from knowledge_base.db import session_factory
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +24,48 @@ def shared_data() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def _postgres_base_url() -> str:
+    url = os.environ.get("HCC_TEST_POSTGRES_URL")
+    if not url:
+        message = "PostgreSQL tests need HCC_TEST_POSTGRES_URL (set by .ci/run)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """A fresh empty database: a SQLite file, or a throw-away schema on the test PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hcc.db'}"
+        return
+    base = _postgres_base_url()
+    schema = f"hcc_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, future=True)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def hcc_env(database_url, tmp_path, monkeypatch) -> Iterator[str]:
+    """Point the settings (and so the CLI and the app) at ``database_url`` for one test."""
+    monkeypatch.setenv("HCC_DATABASE_URL", database_url)
+    monkeypatch.setenv("HCC_VAR_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    yield database_url
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def session(hcc_env) -> Iterator[Session]:
+    with session_factory(hcc_env)() as session:
+        yield session
