@@ -107,28 +107,33 @@ def upsert_procedures(session: Session, records: Iterable[ProcedureRecord], part
     return counts
 
 
+def _upsert(session: Session, model, key: str, key_value, values: dict, counts: Counts) -> object | None:
+    """Create or update one row by its natural key; the updated row is returned, else None."""
+    row = session.scalars(select(model).where(getattr(model, key) == key_value)).first() if key_value else None
+    if row is None:
+        session.add(model(**{key: key_value}, **values))
+        counts.created += 1
+        return None
+    if all(getattr(row, name) == value for name, value in values.items()):
+        counts.unchanged += 1
+        return None
+    for name, value in values.items():
+        setattr(row, name, value)
+    counts.updated += 1
+    return row
+
+
 def upsert_faq(session: Session, records: Iterable[FaqRecord], author: str = "import") -> Counts:
     counts = Counts()
     for record in records:
-        entry = None
-        if record.external_id:
-            entry = session.scalars(select(FaqEntry).where(FaqEntry.external_id == record.external_id)).first()
         values = {
             "question": record.question, "answer": record.answer, "variants": list(record.variants),
             "tags": list(record.tags), "procedure_codes": list(record.procedure_codes),
             "status": record.status, "source": record.source,
         }
-        if entry is None:
-            session.add(FaqEntry(external_id=record.external_id, author=author, version=1, **values))
-            counts.created += 1
-        elif all(getattr(entry, k) == v for k, v in values.items()):
-            counts.unchanged += 1
-        else:
-            for key, value in values.items():
-                setattr(entry, key, value)
-            entry.version += 1
-            entry.author = author
-            counts.updated += 1
+        updated = _upsert(session, FaqEntry, "external_id", record.external_id, {**values, "author": author}, counts)
+        if updated is not None:
+            updated.version = (updated.version or 1) + 1
     session.flush()
     return counts
 
@@ -140,7 +145,6 @@ def _when(value: str | None) -> datetime | None:
 def upsert_dossiers(session: Session, records: Iterable[DossierRecord]) -> Counts:
     counts = Counts()
     for record in records:
-        dossier = session.scalars(select(Dossier).where(Dossier.tracking_code == record.tracking_code)).first()
         values = {
             "procedure_code": record.procedure_code, "status": record.status,
             "received_at": _when(record.received_at), "due_at": _when(record.due_at),
@@ -151,15 +155,7 @@ def upsert_dossiers(session: Session, records: Iterable[DossierRecord]) -> Count
         if record.applicant_phone:
             values["phone_hash"] = hash_phone(record.applicant_phone)
             values["phone_last4"] = last4(record.applicant_phone)
-        if dossier is None:
-            session.add(Dossier(tracking_code=record.tracking_code, **values))
-            counts.created += 1
-        elif all(getattr(dossier, k) == v for k, v in values.items()):
-            counts.unchanged += 1
-        else:
-            for key, value in values.items():
-                setattr(dossier, key, value)
-            counts.updated += 1
+        _upsert(session, Dossier, "tracking_code", record.tracking_code, values, counts)
     session.flush()
     return counts
 

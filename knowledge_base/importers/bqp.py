@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from knowledge_base.importers.dvc import clean
+from knowledge_base.importers.dvc import clean, levels
 from knowledge_base.importers.quantities import channel_kind, parse_fee, parse_time
 from knowledge_base.records import Channel, Document, ProcedureRecord
 
@@ -45,12 +45,11 @@ def _channel(row: dict) -> Channel | None:
 
 def parse_record(raw: dict) -> ProcedureRecord:
     meta, content, tables = raw["metadata"], raw.get("content") or {}, raw.get("tables") or {}
-    level = clean(meta.get("cấp_thực_hiện"))
     channels = [c for c in (_channel(row) for row in tables.get("hinh_thuc_nop") or []) if c]
     return ProcedureRecord(
         code=str(meta.get("mã_thủ_tục") or raw.get("thu_tuc_id")).strip(),
         name=(meta.get("tên_thủ_tục") or "").strip(),
-        levels=[part.strip() for part in level.split(",")] if level else [],
+        levels=levels(meta.get("cấp_thực_hiện")),
         field=clean(meta.get("lĩnh_vực")),
         agency=clean(content.get("cơ_quan_thực_hiện")),
         authority=clean(content.get("cơ_quan_có_thẩm_quyền")),
