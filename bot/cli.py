@@ -11,6 +11,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 warnings.filterwarnings("ignore", message=".*MovedIn20Warning.*")
 
 from knowledge_base.cli import kb  # noqa: E402
+from nlu.cli import nlu, train  # noqa: E402
 
 
 @click.group()
@@ -19,6 +20,8 @@ def main() -> None:
 
 
 main.add_command(kb)
+main.add_command(nlu)
+main.add_command(train)
 
 
 @main.command()

@@ -137,3 +137,16 @@ class SearchService:
     def search_many(self, texts: Iterable[str], top: int = 5) -> list[list]:
         index = self.index()
         return [index.search(text, top=top) for text in texts]
+
+
+_shared: SearchService | None = None
+
+
+def shared_search() -> SearchService:
+    """The process's search over the configured database (NLU and actions share it)."""
+    global _shared
+    if _shared is None:
+        from knowledge_base.db import session_factory
+
+        _shared = SearchService(session_factory())
+    return _shared

@@ -1,0 +1,118 @@
+"""Entity extractors: tracking codes, phone numbers, and procedures resolved against the catalogue."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from knowledge_base.tracking_code import find_tracking_codes
+from nlu.phone import find_phone_numbers
+from nlu.tokenizer import PLACEHOLDERS
+
+logger = logging.getLogger(__name__)
+
+
+def entity(kind: str, start: int, end: int, text: str, value: Any, confidence: float = 1.0, **extra: Any) -> dict:
+    return {"entity": kind, "start": start, "end": end, "value": value, "confidence_entity": confidence, "text": text[start:end], **extra}
+
+
+class _Extractor(GraphComponent, EntityExtractorMixin):
+    """Adds what ``find`` finds in a message's text to its entities."""
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._config = config
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {}
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext) -> "_Extractor":
+        return cls(config)
+
+    def find(self, message: Message) -> list[dict]:
+        raise NotImplementedError
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if not message.get(TEXT):
+                continue
+            found = self.add_extractor_name(self.find(message))
+            message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class TrackingCodeExtractor(_Extractor):
+    """``tracking_code``: <agency>-<YYMMDD>-<NNNN>, spaces and case tolerated, real dates only."""
+
+    def find(self, message: Message) -> list[dict]:
+        text = message.get(TEXT)
+        return [entity("tracking_code", c.start, c.end, text, str(c)) for c in find_tracking_codes(text)]
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class PhoneNumberExtractor(_Extractor):
+    """``phone_number``: Vietnamese mobile or landline, value in national form (0…)."""
+
+    def find(self, message: Message) -> list[dict]:
+        text = message.get(TEXT)
+        return [entity("phone_number", p.start, p.end, text, p.digits) for p in find_phone_numbers(text)]
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class ProcedureExtractor(_Extractor):
+    """``procedure``: the catalogue procedure a message speaks of, value = its code.
+
+    The span runs from the first to the last content token (question words and codes left out);
+    the entity carries the search score as confidence and the runner-up candidates.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"min_score": 0.35, "candidates": 3}
+
+    def __init__(self, config: Dict[Text, Any], search=None) -> None:
+        super().__init__(config)
+        self._search = search
+
+    @property
+    def search(self):
+        if self._search is None:
+            from knowledge_base.catalogue import shared_search
+
+            self._search = shared_search()
+        return self._search
+
+    def _span(self, message: Message) -> tuple[int, int] | None:
+        from nlu.cues import is_cue
+
+        tokens = [t for t in message.get(TOKENS_NAMES[TEXT], []) if t.lemma not in PLACEHOLDERS.values()]
+        content = [t for t in tokens if not is_cue(t.lemma)]
+        if not content:
+            return None
+        return content[0].start, content[-1].end
+
+    def find(self, message: Message) -> list[dict]:
+        span = self._span(message)
+        if span is None:
+            return []
+        text = message.get(TEXT)
+        try:
+            hits = self.search.search(text[span[0] : span[1]], top=max(1, self._config["candidates"]))
+        except Exception:  # the knowledge base being down must not break understanding
+            logger.exception("procedure search failed")
+            return []
+        if not hits or hits[0].score < self._config["min_score"]:
+            return []
+        best = hits[0]
+        candidates = [{"code": h.code, "name": h.name, "score": round(h.score, 4)} for h in hits]
+        return [entity("procedure", span[0], span[1], text, best.code, round(best.score, 4), candidates=candidates, name=best.name)]
