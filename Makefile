@@ -15,6 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 
 run: install
 	$(BIN)/hcc kb demo
+	$(BIN)/hcc train
 	$(BIN)/hcc run
 
 test: install
@@ -43,6 +44,7 @@ $(SYSTEM_STAMP):
 
 bench: install
 	$(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/nlu.py
 
 clean:
 	rm -rf $(VENV) var

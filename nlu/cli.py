@@ -11,10 +11,13 @@ import click
 @click.command("train")
 @click.option("--force", is_flag=True, help="Huấn luyện lại cả khi dữ liệu không đổi.")
 def train(force: bool) -> None:
-    """Huấn luyện mô hình (chỉ khi cấu hình, domain hoặc dữ liệu thay đổi)."""
+    """Huấn luyện mô hình (chỉ khi cấu hình, domain, dữ liệu hoặc thành phần thay đổi)."""
+    from nlu.training import latest_model
     from nlu.training import train as run
 
-    click.echo(f"Mô hình: {run(force=force)}")
+    before = latest_model()
+    model = run(force=force)
+    click.echo(f"Mô hình {'không đổi' if model == before else 'mới'}: {model}")
 
 
 @click.group("nlu")

@@ -78,7 +78,13 @@ class ProcedureExtractor(_Extractor):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"min_score": 0.35, "candidates": 3}
+        return {
+            "min_score": 0.35,
+            "candidates": 3,
+            # Intents that never name a procedure: a search there only invents one.
+            "skip_intents": ["greet", "goodbye", "thank", "affirm", "deny", "lookup_dossier",
+                             "request_human", "ask_contact", "out_of_scope", "rate_service"],
+        }
 
     def __init__(self, config: Dict[Text, Any], search=None) -> None:
         super().__init__(config)
@@ -92,22 +98,24 @@ class ProcedureExtractor(_Extractor):
             self._search = shared_search()
         return self._search
 
-    def _span(self, message: Message) -> tuple[int, int] | None:
+    @staticmethod
+    def content_tokens(message: Message) -> list:
+        """The tokens that may name a procedure: not question words, not codes or numbers."""
         from nlu.cues import is_cue
 
-        tokens = [t for t in message.get(TOKENS_NAMES[TEXT], []) if t.lemma not in PLACEHOLDERS.values()]
-        content = [t for t in tokens if not is_cue(t.lemma)]
-        if not content:
-            return None
-        return content[0].start, content[-1].end
+        return [t for t in message.get(TOKENS_NAMES[TEXT], []) if t.lemma not in PLACEHOLDERS.values() and not is_cue(t.lemma)]
 
     def find(self, message: Message) -> list[dict]:
-        span = self._span(message)
-        if span is None:
+        intent = (message.get("intent") or {}).get("name")
+        if intent in self._config["skip_intents"]:
+            return []
+        content = self.content_tokens(message)
+        if not content:
             return []
         text = message.get(TEXT)
+        span = content[0].start, content[-1].end
         try:
-            hits = self.search.search(text[span[0] : span[1]], top=max(1, self._config["candidates"]))
+            hits = self.search.search(" ".join(t.text for t in content), top=max(1, self._config["candidates"]))
         except Exception:  # the knowledge base being down must not break understanding
             logger.exception("procedure search failed")
             return []

@@ -6,6 +6,7 @@ text and keyed by folded syllables, which segments both spellings alike.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -31,18 +32,28 @@ class CompoundDictionary:
     compounds: set[tuple[str, ...]] = field(default_factory=set)
 
     @classmethod
-    def learn(cls, sentences: Iterable[Sequence[str]]) -> "CompoundDictionary":
-        """Compounds underthesea finds in accented ``sentences`` (lists of normalised syllables)."""
-        compounds: set[tuple[str, ...]] = set()
-        for words in sentences:
-            if all(word == fold(word) for word in words):
-                continue  # bare text: underthesea's segmentation of it is noise
+    def learn(cls, sentences: Iterable[Sequence[str]], min_share: float = 0.5, min_count: int = 2) -> "CompoundDictionary":
+        """Compounds underthesea finds in accented ``sentences`` (lists of normalised syllables),
+        kept when it groups those syllables in at least ``min_share`` of the places they occur:
+        one odd grouping ("cần giấy") must not outvote the usual one ("giấy tờ"); and seen at
+        least ``min_count`` times."""
+        grouped: Counter[tuple[str, ...]] = Counter()
+        accented = [list(words) for words in sentences if any(word != fold(word) for word in words)]
+        for words in accented:  # bare text: underthesea's segmentation of it is noise
             position = 0
             for size in underthesea_sizes(words):
                 if 1 < size <= MAX_WORD:
-                    compounds.add(tuple(fold(w) for w in words[position : position + size]))
+                    grouped[tuple(fold(w) for w in words[position : position + size])] += 1
                 position += size
-        return cls(compounds)
+        seen: Counter[tuple[str, ...]] = Counter()
+        for words in accented:
+            folded = [fold(w) for w in words]
+            for size in range(2, MAX_WORD + 1):
+                for start in range(len(folded) - size + 1):
+                    key = tuple(folded[start : start + size])
+                    if key in grouped:
+                        seen[key] += 1
+        return cls({key for key, count in grouped.items() if count >= max(min_count, min_share * seen[key])})
 
     def sizes(self, words: Sequence[str]) -> list[int]:
         folded = [fold(word) for word in words]

@@ -1,6 +1,7 @@
 """Train and load the Rasa model of this project, in-process."""
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import warnings
@@ -19,10 +20,32 @@ def prepare_rasa() -> None:
         sys.path.insert(0, str(PROJECT_ROOT))
 
 
+KEEP_MODELS = 3
+
+
+def fingerprint(config: Path, data: Path) -> str:
+    """A hash of everything a model is made from: config, domain, data, our components and tables."""
+    sources = [config, PROJECT_ROOT / "domain.yml", *sorted(data.rglob("*.yml")), *sorted((PROJECT_ROOT / "nlu").glob("*.py")),
+               *sorted((PROJECT_ROOT / "nlu").glob("*.yaml")), PROJECT_ROOT / "knowledge_base" / "lexicon.yaml"]
+    digest = hashlib.sha256()
+    for source in sources:
+        if source.exists():
+            digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()
+
+
+def _stamp(model: Path) -> Path:
+    return model.with_name(model.name.removesuffix(".tar.gz") + ".fingerprint")
+
+
 def train(force: bool = False, output: Path = MODELS, config: Path = PROJECT_ROOT / "config.yml",
           data: Path = PROJECT_ROOT / "data", fixed_model_name: str | None = None) -> Path:
-    """Train when config, domain or data changed since the newest model (or when forced)."""
+    """Train when config, domain, data or components changed since the newest model (or when forced)."""
     prepare_rasa()
+    wanted = fingerprint(config, data)
+    newest = latest_model(output)
+    if not force and newest is not None and _stamp(newest).exists() and _stamp(newest).read_text() == wanted:
+        return newest
     from rasa.model_training import train as rasa_train
 
     result = rasa_train(
@@ -35,7 +58,12 @@ def train(force: bool = False, output: Path = MODELS, config: Path = PROJECT_ROO
     )
     if result.code != 0 or not result.model:
         raise RuntimeError(f"Rasa training failed (code {result.code})")
-    return Path(result.model)
+    model = Path(result.model)
+    _stamp(model).write_text(wanted)
+    for old in sorted(output.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)[:-KEEP_MODELS]:
+        old.unlink()
+        _stamp(old).unlink(missing_ok=True)
+    return model
 
 
 def latest_model(models: Path = MODELS) -> Path | None:
