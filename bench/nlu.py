@@ -154,7 +154,9 @@ def main() -> None:
         for name, config in pipelines.items():
             path = Path(tmp) / f"{len(rows)}.yml"
             path.write_text(config, encoding="utf-8")
-            trained = child(["--train", str(path), str(Path(tmp) / f"m{len(rows)}")])
+            # A fresh cache directory: Rasa would otherwise reuse components trained earlier.
+            cache = {"RASA_CACHE_DIRECTORY": str(Path(tmp) / f"cache{len(rows)}")}
+            trained = child(["--train", str(path), str(Path(tmp) / f"m{len(rows)}")], env=cache)
             row = {**trained, **child(["--evaluate", trained["model"]])}
             if not args.quick and name in ("stock DIET", "ours (dictionary)"):
                 row.update(measure_server(trained["model"], messages))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -89,6 +90,19 @@ class ProcedureExtractor(_Extractor):
     def __init__(self, config: Dict[Text, Any], search=None) -> None:
         super().__init__(config)
         self._search = search
+
+    @classmethod
+    def create(cls, config, model_storage, resource, execution_context: ExecutionContext) -> "ProcedureExtractor":
+        extractor = cls(config)
+        # Build the index while the server starts, not on the first citizen's message.
+        threading.Thread(target=extractor._warm_up, name="procedure-index", daemon=True).start()
+        return extractor
+
+    def _warm_up(self) -> None:
+        try:
+            self.search.index()
+        except Exception:  # no database yet (e.g. while training): the first message will retry
+            logger.warning("procedure index not built at start-up", exc_info=True)
 
     @property
     def search(self):
