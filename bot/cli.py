@@ -35,7 +35,8 @@ def run(host: str | None, port: int | None) -> None:
     from bot.settings import get_settings
 
     settings = get_settings()
-    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port, log_level="info")
+    # Rasa pins websockets 10, which uvicorn's default WebSocket protocol no longer supports.
+    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port, log_level="info", ws="wsproto")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Engine, sessions and schema migrations for SQLite (default) and PostgreSQL."""
 from __future__ import annotations
 
+import threading
 import warnings
 from contextlib import contextmanager
 from functools import lru_cache
@@ -62,9 +63,13 @@ def _factory(url: str) -> sessionmaker:
     return sessionmaker(engine, future=True, expire_on_commit=False)
 
 
+_first_use = threading.Lock()
+
+
 def session_factory(url: str | None = None) -> sessionmaker:
     """The process's session factory for ``url``; the schema is migrated on first use."""
-    return _factory(url or get_settings().resolved_database_url)
+    with _first_use:  # Alembic's context is process-global: two threads must not migrate at once
+        return _factory(url or get_settings().resolved_database_url)
 
 
 @contextmanager

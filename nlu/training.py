@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sys
 import warnings
@@ -15,7 +16,11 @@ MODELS = PROJECT_ROOT / "models"
 def prepare_rasa() -> None:
     """What every process that runs Rasa needs: no telemetry, quiet SQLAlchemy, our components importable."""
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Rasa imports TensorFlow; its start-up chatter is noise
     warnings.filterwarnings("ignore", message=".*MovedIn20Warning.*")
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # else every parse is printed at debug level
     if str(PROJECT_ROOT) not in sys.path:
         sys.path.insert(0, str(PROJECT_ROOT))
 
