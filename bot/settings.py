@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,8 +27,6 @@ class Settings:
     hotline: str = "1900 558 826"
     center_name: str = "Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh"
     phone_hash_salt: str | None = None  # None: a random salt kept in var_dir
-    search_top: int = 5
-    extra: dict = field(default_factory=dict)
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict
-from typing import Iterable
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -102,10 +99,6 @@ def counts(session: Session) -> dict[str, int]:
     }
 
 
-def record_dict(record: ProcedureRecord) -> dict:
-    return asdict(record)
-
-
 class SearchService:
     """The procedure index over the database, rebuilt on demand and swapped atomically."""
 
@@ -134,9 +127,6 @@ class SearchService:
     def search(self, text: str, top: int = 5) -> list:
         return self.index().search(text, top=top)
 
-    def search_many(self, texts: Iterable[str], top: int = 5) -> list[list]:
-        index = self.index()
-        return [index.search(text, top=top) for text in texts]
 
 
 _shared: SearchService | None = None

@@ -112,7 +112,7 @@ def show(code: str, as_json: bool) -> None:
     if record is None:
         _fail(f"không có thủ tục mã {code}.")
     if as_json:
-        _dump(catalogue.record_dict(record))
+        _dump(record.to_dict())
         return
     click.echo(f"{record.name} (mã {record.code})")
     for label, value in (("Lĩnh vực", record.field), ("Cơ quan thực hiện", record.agency), ("Nơi nộp", record.address)):
