@@ -10,9 +10,14 @@ TONE_MARKS = {"\u0300": "2", "\u0301": "1", "\u0303": "4", "\u0309": "3", "\u032
 _SYLLABLE = re.compile(r"[^\W_]+", re.UNICODE)
 
 
+def nfc(text: str) -> str:
+    """Composed marks (NFC): one spelling for text typed with combining marks."""
+    return unicodedata.normalize("NFC", text)
+
+
 def normalize(text: str) -> str:
     """NFC and lower case: one spelling for input typed with composed or combining marks."""
-    return unicodedata.normalize("NFC", text).lower()
+    return nfc(text).lower()
 
 
 @lru_cache(maxsize=1 << 17)  # called per syllable; a language has only so many

@@ -30,7 +30,7 @@ def nlu() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def parse(text: str, as_json: bool) -> None:
     """In ý định, độ tin cậy và thực thể của TEXT."""
-    from nlu.normalize import nfc
+    from knowledge_base.textfold import nfc
     from nlu.training import load_agent
 
     try:

@@ -6,14 +6,13 @@ entities keep their offsets in the text the citizen typed.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
-from knowledge_base.textfold import fold
+from knowledge_base.textfold import fold, nfc
 
 ABBREVIATIONS_PATH = Path(__file__).with_name("abbreviations.yaml")
 # A "syllable": letters and digits, or a slash-joined shorthand like "a/c".
@@ -57,10 +56,6 @@ class Abbreviations:
                 continue
             return size, expansion
         return None
-
-
-def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
 
 
 def modern_tone(word: str) -> str:

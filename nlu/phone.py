@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from knowledge_base.privacy import phone_digits
+
 # Mobile: 0 + 3/5/7/8/9 + 8 digits; landline: 02 + 9 digits (0203 … for Quảng Ninh). Digits may
 # be grouped by single spaces, dots or dashes; +84 / 84 may stand for the leading 0.
 _SEP = r"[\s.\-]?"
@@ -25,13 +27,6 @@ class PhoneNumber:
         return self.digits[-4:]
 
 
-def national_digits(raw: str) -> str:
-    digits = re.sub(r"\D", "", raw)
-    if raw.lstrip().startswith(("+84", "84")) and not digits.startswith("0"):
-        digits = "0" + digits[2:]
-    return digits
-
-
 def is_valid(digits: str) -> bool:
     """Mobile: 10 digits from 03/05/07/08/09; landline: 11 digits from 02 (e.g. 0203 Quảng Ninh)."""
     if digits.startswith(MOBILE_PREFIXES):
@@ -44,7 +39,7 @@ def is_valid(digits: str) -> bool:
 def find_phone_numbers(text: str) -> list[PhoneNumber]:
     found = []
     for match in CANDIDATE.finditer(text):
-        digits = national_digits(match.group())
+        digits = phone_digits(match.group())
         if is_valid(digits):
             found.append(PhoneNumber(digits, match.start(), match.end()))
     return found

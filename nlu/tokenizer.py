@@ -17,9 +17,9 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from knowledge_base.textfold import fold
+from knowledge_base.textfold import fold, nfc
 from knowledge_base.tracking_code import find_tracking_codes
-from nlu.normalize import Syllable, expand, load_abbreviations, nfc, split_syllables
+from nlu.normalize import Syllable, expand, load_abbreviations, split_syllables
 from nlu.phone import find_phone_numbers
 from nlu.segment import CompoundDictionary, underthesea_sizes
 

@@ -12,7 +12,7 @@ from bot.cli import main
 from knowledge_base import catalogue
 from knowledge_base.cli import DEMO
 from knowledge_base.importers.batch import read_path
-from knowledge_base.importers.quantities import nfc
+from knowledge_base.textfold import nfc
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from pathlib import Path
 from typing import Iterator
 
@@ -14,6 +13,7 @@ from knowledge_base.importers.portal_tables import (
     parse_result,
 )
 from knowledge_base.records import ProcedureRecord
+from knowledge_base.textfold import nfc
 
 NO_INFO = {"", "không có thông tin", "không", "không có"}
 
@@ -61,7 +61,7 @@ def _table(field: str | None, from_page: str | None) -> str | None:
 def _nfc(raw: dict) -> dict:
     """The record with every text composed (NFC): about 500 pages mix decomposed accents, which
     would hide words such as "Mẫu" from the table splitting and from search."""
-    return {key: unicodedata.normalize("NFC", value) if isinstance(value, str) else value for key, value in raw.items()}
+    return {key: nfc(value) if isinstance(value, str) else value for key, value in raw.items()}
 
 
 def levels(text: str | None) -> list[str]:

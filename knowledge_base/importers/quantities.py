@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from knowledge_base.textfold import nfc
 
 CHANNEL_NAMES = {
     "trực tiếp": "truc_tiep",
@@ -15,10 +16,6 @@ TIME = re.compile(r"(\d+(?:[.,]\d+)?)\s*(" + "|".join(TIME_UNITS) + r")?", re.IG
 SAME_DAY = re.compile(r"(ngay\s+)?trong\s+(ngày|buổi)", re.IGNORECASE)
 AMOUNT = re.compile(r"(\d{1,3}(?:[.,]\d{3})+|\d+)\s*(?:đ\b|đồng|vnđ|vnd)", re.IGNORECASE)
 FREE = re.compile(r"miễn\s*(phí|lệ phí)|không\s+(thu|mất)\s+(phí|lệ phí)|^\s*(phí|lệ phí)?\s*:?\s*0\s*đồng", re.IGNORECASE)
-
-
-def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
 
 
 def channel_kind(label: str) -> str | None:
