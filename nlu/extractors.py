@@ -16,7 +16,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from knowledge_base.tracking_code import find_tracking_codes
 from nlu.phone import find_phone_numbers
-from nlu.tokenizer import PLACEHOLDERS
+from nlu.tokenizer import PLACEHOLDERS, TICKET
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,15 @@ class TrackingCodeExtractor(_Extractor):
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class TicketNumberExtractor(_Extractor):
+    """``ticket_number``: a complaint's PA-YYMMDD-NNNN, value upper-case without spaces."""
+
+    def find(self, message: Message) -> list[dict]:
+        text = message.get(TEXT)
+        return [entity("ticket_number", m.start(), m.end(), text, "".join(m.group().split()).upper()) for m in TICKET.finditer(text)]
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class PhoneNumberExtractor(_Extractor):
     """``phone_number``: Vietnamese mobile or landline, value in national form (0…)."""
 
@@ -84,7 +93,7 @@ class ProcedureExtractor(_Extractor):
             "candidates": 3,
             # Intents that never name a procedure: a search there only invents one.
             "skip_intents": ["greet", "goodbye", "thank", "affirm", "deny", "lookup_dossier",
-                             "request_human", "ask_contact", "out_of_scope", "rate_service"],
+                             "request_human", "ask_contact", "out_of_scope", "rate_service", "confirm_phone"],
         }
 
     def __init__(self, config: Dict[Text, Any], search=None) -> None:

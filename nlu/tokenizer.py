@@ -24,7 +24,9 @@ from nlu.phone import find_phone_numbers
 from nlu.segment import CompoundDictionary, underthesea_sizes
 
 TICKET = re.compile(r"(?<![\w-])PA\s*-\s*\d{6}\s*-\s*\d{4}(?!\d)", re.IGNORECASE)
-PLACEHOLDERS = {"tracking_code": "__ma_ho_so__", "ticket": "__ma_phan_anh__", "phone": "__so_dien_thoai__"}
+# Four digits alone are almost always the last digits of a phone asked for by the dossier check.
+LAST4 = re.compile(r"(?<![\d.\-])\d{4}(?![\d.\-])")
+PLACEHOLDERS = {"tracking_code": "__ma_ho_so__", "ticket": "__ma_phan_anh__", "phone": "__so_dien_thoai__", "last4": "__bon_so__"}
 SEGMENTERS = ("dictionary", "underthesea", "syllable")
 
 
@@ -33,7 +35,8 @@ def protected_spans(text: str) -> list[tuple[int, int, str]]:
     spans = [(c.start, c.end, PLACEHOLDERS["tracking_code"]) for c in find_tracking_codes(text)]
     spans += [(m.start(), m.end(), PLACEHOLDERS["ticket"]) for m in TICKET.finditer(text)]
     spans += [(p.start, p.end, PLACEHOLDERS["phone"]) for p in find_phone_numbers(text)]
-    spans.sort()
+    spans += [(m.start(), m.end(), PLACEHOLDERS["last4"]) for m in LAST4.finditer(text)]
+    spans.sort(key=lambda span: (span[0], -span[1]))  # the longest span wins where two start together
     kept: list[tuple[int, int, str]] = []
     for span in spans:
         if not kept or span[0] >= kept[-1][1]:

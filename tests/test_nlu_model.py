@@ -61,7 +61,7 @@ def test_every_intent_has_enough_training_examples():
     counts: dict[str, int] = {}
     for _, intent in load_examples(ROOT / "data" / "nlu.yml"):
         counts[intent] = counts.get(intent, 0) + 1
-    assert len(counts) == 18 and min(counts.values()) >= 40
+    assert len(counts) == 19 and min(counts.values()) >= 40
 
 
 def test_intent_floors_with_and_without_diacritics(agent, examples):
@@ -80,6 +80,8 @@ def test_intent_floors_with_and_without_diacritics(agent, examples):
         ("hồ sơ 000.00.04.h49 - 261120-0012 đến đâu rồi", "lookup_dossier", {"tracking_code": "000.00.04.H49-261120-0012"}),
         ("sdt của em 0912 345 678", "inform", {"phone_number": "0912345678"}),
         ("cảm ơn ad nhiều", "thank", {}),
+        ("4 số cuối là 5678", "confirm_phone", {}),
+        ("phản ánh PA-261120-0007 đến đâu rồi", "complain", {"ticket_number": "PA-261120-0007"}),
     ],
 )
 def test_parse(agent, text, intent, entities):
