@@ -1,0 +1,112 @@
+"""Conversations and their messages, keyed by channel and the channel's own sender id."""
+from __future__ import annotations
+
+import hashlib
+from datetime import timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from knowledge_base.insert_once import insert_once
+from knowledge_base.models import Conversation, Message
+from knowledge_base.office_time import utc_naive
+
+CHANNELS = ("rest", "widget", "telegram", "zalo")
+DIRECTIONS = ("in", "out")
+AUTHORS = ("citizen", "bot", "operator", "system")
+SENDER_MAX = 128  # conversations.sender_id
+EXTERNAL_ID_MAX = 64  # messages.external_id
+
+
+def rasa_sender_id(channel: str, sender: str) -> str:
+    """'telegram', '123' → 'telegram:123'; REST senders are prefixed too, so none can pose as another channel."""
+    _check_sender(channel, sender)
+    return f"{channel}:{sender}"
+
+
+def split_sender_id(value: str) -> tuple[str, str]:
+    """The inverse of rasa_sender_id; an id without a known channel prefix is a REST sender."""
+    channel, separator, sender = value.partition(":")
+    if separator and channel in CHANNELS and sender:
+        return channel, sender
+    return "rest", value
+
+
+def _check_sender(channel: str, sender: str) -> None:
+    if channel not in CHANNELS:
+        raise ValueError(f"Kênh không hợp lệ: {channel!r} (chỉ nhận {', '.join(CHANNELS)}).")
+    if not sender or len(sender) > SENDER_MAX:
+        raise ValueError(f"Mã người gửi phải có từ 1 đến {SENDER_MAX} ký tự.")
+
+
+def find(session: Session, channel: str, sender: str) -> Conversation | None:
+    return session.scalars(
+        select(Conversation).where(Conversation.channel == channel, Conversation.sender_id == sender)
+    ).first()
+
+
+def get_or_create(session: Session, channel: str, sender: str) -> Conversation:
+    """The sender's conversation on ``channel``, created on first contact (once, even when two messages race)."""
+    _check_sender(channel, sender)
+    conversation = find(session, channel, sender)
+    if conversation is None:
+        now = utc_naive()
+        row = {"channel": channel, "sender_id": sender, "state": "bot", "created_at": now, "last_message_at": now}
+        insert_once(session, Conversation, row, ["channel", "sender_id"])
+        conversation = find(session, channel, sender)
+    return conversation  # type: ignore[return-value]
+
+
+def record_message(
+    session: Session,
+    conversation: Conversation,
+    direction: str,
+    author: str,
+    text: str,
+    payload: Any = None,
+    external_id: str | None = None,
+    intent: str | None = None,
+    confidence: float | None = None,
+) -> Message | None:
+    """Store one message; None when the channel delivered ``external_id`` to this conversation before."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"Chiều tin nhắn không hợp lệ: {direction!r} (chỉ nhận in, out).")
+    if author not in AUTHORS:
+        raise ValueError(f"Người viết không hợp lệ: {author!r} (chỉ nhận {', '.join(AUTHORS)}).")
+    now = utc_naive()
+    row = {
+        "conversation_id": conversation.id, "direction": direction, "author": author, "text": text or "",
+        "payload": payload, "intent": intent, "confidence": confidence, "created_at": now,
+    }
+    if external_id is None:
+        message = Message(**row)
+        session.add(message)
+    else:
+        key = _external_key(str(external_id))
+        if not insert_once(session, Message, {**row, "external_id": key}, ["conversation_id", "external_id"]):
+            return None
+        message = session.scalars(
+            select(Message).where(Message.conversation_id == conversation.id, Message.external_id == key)
+        ).one()
+    conversation.last_message_at = now
+    session.flush()
+    return message
+
+
+def _external_key(external_id: str) -> str:
+    # Hashed rather than cut when too long: two ids sharing a prefix must stay two messages.
+    if len(external_id) <= EXTERNAL_ID_MAX:
+        return external_id
+    return "sha256:" + hashlib.sha256(external_id.encode()).hexdigest()[: EXTERNAL_ID_MAX - 7]
+
+
+def transcript(session: Session, conversation_id: int, limit: int = 50) -> list[dict]:
+    """The last ``limit`` messages, oldest first, as {"at": ISO 8601 UTC, "author", "text"}."""
+    messages = session.scalars(
+        select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id.desc()).limit(limit)
+    ).all()
+    return [
+        {"at": m.created_at.replace(tzinfo=timezone.utc).isoformat(), "author": m.author, "text": m.text}
+        for m in reversed(messages)
+    ]

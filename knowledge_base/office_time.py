@@ -1,0 +1,93 @@
+"""The center's clock: office hours and working days in its time zone; the database keeps naive UTC."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from bot.settings import Settings, get_settings
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+EXAMPLE = "mon-fri 07:30-11:30,13:30-17:00; sat 07:30-11:30"
+_DAY_SPAN = re.compile(r"^([a-z]{3})(?:-([a-z]{3}))?$")
+_RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+
+OpeningHours = dict[int, tuple[tuple[time, time], ...]]
+
+
+def utc_naive(moment: datetime | None = None) -> datetime:
+    """``moment`` (aware, or naive meaning UTC; default now) as the naive UTC the models store."""
+    if moment is None:
+        return datetime.now(timezone.utc).replace(tzinfo=None)
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def local(moment: datetime | None = None, settings: Settings | None = None) -> datetime:
+    """``moment`` (as for utc_naive) as an aware datetime on the center's wall clock."""
+    zone = ZoneInfo((settings or get_settings()).timezone)
+    return utc_naive(moment).replace(tzinfo=timezone.utc).astimezone(zone)
+
+
+@lru_cache(maxsize=8)
+def parse_office_hours(text: str) -> OpeningHours:
+    """'mon-fri 07:30-11:30,13:30-17:00; sat 07:30-11:30' → weekday (0 = Monday) → [start, end) ranges."""
+    hours: dict[int, list[tuple[time, time]]] = {}
+    for group in filter(None, (part.strip().lower() for part in text.split(";"))):
+        days_text, _, ranges_text = group.partition(" ")
+        ranges = [_time_range(item.replace(" ", ""), text) for item in ranges_text.split(",")]
+        for day in _days(days_text, text):
+            hours.setdefault(day, []).extend(ranges)
+    if not hours:
+        raise _bad_setting(text)
+    return {day: tuple(sorted(ranges)) for day, ranges in hours.items()}
+
+
+def _days(text: str, setting: str) -> list[int]:
+    days = []
+    for item in text.split(","):
+        match = _DAY_SPAN.match(item)
+        if not match or not set(filter(None, match.groups())) <= set(DAYS):
+            raise _bad_setting(setting)
+        first = DAYS.index(match.group(1))
+        last = DAYS.index(match.group(2) or match.group(1))
+        if last < first:
+            raise _bad_setting(setting)
+        days.extend(range(first, last + 1))
+    return days
+
+
+def _time_range(text: str, setting: str) -> tuple[time, time]:
+    match = _RANGE.match(text)
+    try:
+        start_h, start_m, end_h, end_m = map(int, match.groups())  # type: ignore[union-attr]
+        start, end = time(start_h, start_m), time(end_h, end_m)
+    except (AttributeError, ValueError):
+        raise _bad_setting(setting) from None
+    if not start < end:
+        raise _bad_setting(setting)
+    return start, end
+
+
+def _bad_setting(text: str) -> ValueError:
+    return ValueError(f"HCC_OFFICE_HOURS không hợp lệ: {text!r} (ví dụ: {EXAMPLE!r})")
+
+
+def office_open(now: datetime | None = None, settings: Settings | None = None) -> bool:
+    """Whether the hotline is staffed at ``now`` (aware, or naive UTC; default now)."""
+    settings = settings or get_settings()
+    moment = local(now, settings)
+    ranges = parse_office_hours(settings.office_hours).get(moment.weekday(), ())
+    return any(start <= moment.time() < end for start, end in ranges)
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """``start`` moved ``days`` working days (Monday to Friday) later, same time of day."""
+    moment = start
+    while days > 0:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            days -= 1
+    return moment

@@ -1,0 +1,112 @@
+"""Conversations and messages: sender ids, race-safe creation, de-duplicated delivery, transcripts."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from knowledge_base.conversations import get_or_create, rasa_sender_id, record_message, split_sender_id, transcript
+from knowledge_base.db import session_factory
+from knowledge_base.models import Conversation, Message
+
+
+@pytest.mark.parametrize("channel, sender", [("telegram", "123"), ("zalo", "84912"), ("widget", "a:b"), ("rest", "telegram:9")])
+def test_sender_id_round_trip(channel, sender):
+    assert split_sender_id(rasa_sender_id(channel, sender)) == (channel, sender)
+
+
+def test_sender_ids():
+    assert rasa_sender_id("telegram", "123") == "telegram:123"
+    assert split_sender_id("abc") == ("rest", "abc")
+    assert split_sender_id("facebook:1") == ("rest", "facebook:1")
+    assert split_sender_id("telegram:") == ("rest", "telegram:")
+    with pytest.raises(ValueError, match="Kênh không hợp lệ"):
+        rasa_sender_id("facebook", "1")
+    with pytest.raises(ValueError):
+        rasa_sender_id("rest", "")
+
+
+def test_get_or_create_is_one_conversation_per_channel_and_sender(session):
+    first = get_or_create(session, "telegram", "123")
+    assert first.state == "bot"
+    assert get_or_create(session, "telegram", "123").id == first.id
+    assert get_or_create(session, "zalo", "123").id != first.id
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(Conversation)) == 2
+    with pytest.raises(ValueError):
+        get_or_create(session, "sms", "1")
+
+
+def test_concurrent_first_messages_make_one_conversation(hcc_env):
+    factory = session_factory(hcc_env)
+    barrier = threading.Barrier(6)
+    ids, errors = [], []
+
+    def worker():
+        try:
+            with factory() as session, session.begin():
+                barrier.wait(timeout=10)
+                ids.append(get_or_create(session, "widget", "w-1").id)
+        except Exception as error:  # reported below; a thread cannot fail the test itself
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(ids) == 6 and len(set(ids)) == 1
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Conversation)) == 1
+
+
+def test_record_message_drops_a_repeated_delivery(session):
+    conversation = get_or_create(session, "telegram", "7")
+    before = conversation.last_message_at
+    first = record_message(session, conversation, "in", "citizen", "Làm hộ chiếu cần gì?", external_id="update-1", intent="ask_documents", confidence=0.91)
+    assert first is not None and first.id is not None and first.intent == "ask_documents"
+    assert record_message(session, conversation, "in", "citizen", "Làm hộ chiếu cần gì?", external_id="update-1") is None
+    other = get_or_create(session, "telegram", "8")
+    assert record_message(session, other, "in", "citizen", "chào", external_id="update-1") is not None
+    reply = record_message(session, conversation, "out", "bot", "Hồ sơ gồm:", payload={"buttons": [{"title": "Xem đầy đủ"}]})
+    session.commit()
+    assert conversation.last_message_at >= before
+    assert conversation.last_message_at == reply.created_at
+    stored = session.scalars(select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)).all()
+    assert [(m.author, m.external_id) for m in stored] == [("citizen", "update-1"), ("bot", None)]
+    assert stored[1].payload == {"buttons": [{"title": "Xem đầy đủ"}]}
+
+
+def test_long_external_ids_stay_distinct(session):
+    conversation = get_or_create(session, "widget", "w")
+    prefix = "x" * 70
+    assert record_message(session, conversation, "in", "citizen", "a", external_id=prefix + "1") is not None
+    assert record_message(session, conversation, "in", "citizen", "b", external_id=prefix + "2") is not None
+    assert record_message(session, conversation, "in", "citizen", "b", external_id=prefix + "2") is None
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(Message)) == 2
+
+
+def test_bad_direction_or_author_stores_nothing(session):
+    conversation = get_or_create(session, "rest", "r")
+    with pytest.raises(ValueError):
+        record_message(session, conversation, "sideways", "citizen", "a")
+    with pytest.raises(ValueError):
+        record_message(session, conversation, "in", "robot", "a")
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def test_transcript_is_the_latest_messages_oldest_first(session):
+    conversation = get_or_create(session, "rest", "r")
+    for index in range(5):
+        record_message(session, conversation, "in" if index % 2 == 0 else "out", "citizen" if index % 2 == 0 else "bot", f"tin {index}")
+    session.commit()
+    lines = transcript(session, conversation.id, limit=3)
+    assert [line["text"] for line in lines] == ["tin 2", "tin 3", "tin 4"]
+    assert [line["author"] for line in lines] == ["citizen", "bot", "citizen"]
+    assert set(lines[0]) == {"at", "author", "text"}
+    assert lines[0]["at"].endswith("+00:00")
+    assert len(transcript(session, conversation.id)) == 5
