@@ -14,9 +14,10 @@ from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from knowledge_base.tickets import TICKET_NUMBER, find_ticket_numbers
 from knowledge_base.tracking_code import find_tracking_codes
 from nlu.phone import find_phone_numbers
-from nlu.tokenizer import PLACEHOLDERS, TICKET
+from nlu.tokenizer import PLACEHOLDERS
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ class TicketNumberExtractor(_Extractor):
 
     def find(self, message: Message) -> list[dict]:
         text = message.get(TEXT)
-        return [entity("ticket_number", m.start(), m.end(), text, "".join(m.group().split()).upper()) for m in TICKET.finditer(text)]
+        return [entity("ticket_number", m.start(), m.end(), text, find_ticket_numbers(m.group())[0])
+                for m in TICKET_NUMBER.finditer(text)]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)

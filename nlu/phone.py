@@ -12,6 +12,8 @@ _SEP = r"[\s.\-]?"
 CANDIDATE = re.compile(
     rf"(?<![\w.+])(?:\+?84{_SEP}|0)(?:[35789](?:{_SEP}\d){{8}}|2(?:{_SEP}\d){{9}})(?!\w|[.\-]\d)"
 )
+# Four digits standing alone: the last digits of a phone, as the dossier check asks for them.
+LAST4 = re.compile(r"(?<![\d.\-])\d{4}(?![\d.\-])")
 MOBILE_PREFIXES = ("03", "05", "07", "08", "09")
 LANDLINE_PREFIX = "02"
 

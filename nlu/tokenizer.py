@@ -18,14 +18,12 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from knowledge_base.textfold import fold, nfc
+from knowledge_base.tickets import TICKET_NUMBER
 from knowledge_base.tracking_code import find_tracking_codes
 from nlu.normalize import Syllable, expand, load_abbreviations, split_syllables
-from nlu.phone import find_phone_numbers
+from nlu.phone import LAST4, find_phone_numbers
 from nlu.segment import CompoundDictionary, underthesea_sizes
 
-TICKET = re.compile(r"(?<![\w-])PA\s*-\s*\d{6}\s*-\s*\d{4}(?!\d)", re.IGNORECASE)
-# Four digits alone are almost always the last digits of a phone asked for by the dossier check.
-LAST4 = re.compile(r"(?<![\d.\-])\d{4}(?![\d.\-])")
 PLACEHOLDERS = {"tracking_code": "__ma_ho_so__", "ticket": "__ma_phan_anh__", "phone": "__so_dien_thoai__", "last4": "__bon_so__"}
 SEGMENTERS = ("dictionary", "underthesea", "syllable")
 
@@ -33,7 +31,7 @@ SEGMENTERS = ("dictionary", "underthesea", "syllable")
 def protected_spans(text: str) -> list[tuple[int, int, str]]:
     """Spans that must stay whole, with their placeholder lemma, in text order."""
     spans = [(c.start, c.end, PLACEHOLDERS["tracking_code"]) for c in find_tracking_codes(text)]
-    spans += [(m.start(), m.end(), PLACEHOLDERS["ticket"]) for m in TICKET.finditer(text)]
+    spans += [(m.start(), m.end(), PLACEHOLDERS["ticket"]) for m in TICKET_NUMBER.finditer(text)]
     spans += [(p.start, p.end, PLACEHOLDERS["phone"]) for p in find_phone_numbers(text)]
     spans += [(m.start(), m.end(), PLACEHOLDERS["last4"]) for m in LAST4.finditer(text)]
     spans.sort(key=lambda span: (span[0], -span[1]))  # the longest span wins where two start together

@@ -1,0 +1,91 @@
+"""Escalation to hotline staff: a place in the queue in office hours, a callback request outside them."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation import conversation_for, entity, previous_action, unavailable
+from bot.settings import get_settings
+from knowledge_base import form_input, handoffs
+from knowledge_base.db import transaction
+from knowledge_base.office_time import DAYS, parse_office_hours
+
+DAY_NAMES = dict(zip(DAYS, ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")))
+REASON_AFTER = {"action_fallback": "fallback", "action_submit_rating": "low_rating", "action_submit_complaint": "complaint"}
+
+
+def office_hours_text() -> str:
+    """'mon-fri 07:30-11:30,13:30-17:00' → 'Thứ Hai–Thứ Sáu: 07:30–11:30, 13:30–17:00'."""
+    hours = parse_office_hours(get_settings().office_hours)
+    groups: list[tuple[list[int], tuple]] = []
+    for day in sorted(hours):
+        if groups and groups[-1][1] == hours[day] and groups[-1][0][-1] == day - 1:
+            groups[-1][0].append(day)
+        else:
+            groups.append(([day], hours[day]))
+    parts = []
+    for days, ranges in groups:
+        names = DAY_NAMES[DAYS[days[0]]] + (f"–{DAY_NAMES[DAYS[days[-1]]]}" if len(days) > 1 else "")
+        parts.append(f"{names}: " + ", ".join(f"{start:%H:%M}–{end:%H:%M}" for start, end in ranges))
+    return "; ".join(parts)
+
+
+class ActionHandoff(Action):
+    def name(self) -> str:
+        return "action_handoff"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        if not handoffs.office_open():
+            dispatcher.utter_message(text=(
+                f"Hiện ngoài giờ làm việc của tổng đài ({office_hours_text()}). "
+                f"Em sẽ ghi lại để tổng đài viên gọi lại cho anh/chị trong giờ làm việc tiếp theo."))
+            return [SlotSet("office_open", False)]
+        reason = REASON_AFTER.get(previous_action(tracker) or "", "request")
+        try:
+            with transaction() as session:
+                place = handoffs.request_handoff(session, conversation_for(session, tracker), reason)
+        except Exception:
+            dispatcher.utter_message(text=f"Xin lỗi, em chưa kết nối được tổng đài viên. Anh/chị vui lòng gọi {get_settings().hotline}.")
+            return [SlotSet("office_open", True)]
+        if place.position == 0:
+            text = "Tổng đài viên đang hỗ trợ anh/chị trong cuộc trò chuyện này, anh/chị cứ nhắn nội dung cần hỗ trợ."
+        else:
+            text = (f"Em đã chuyển cuộc trò chuyện tới tổng đài viên. Anh/chị đang ở vị trí số {place.position} trong hàng chờ, "
+                    f"thời gian chờ dự kiến khoảng {place.expected_wait_minutes} phút. Trong lúc chờ, anh/chị cứ nhắn nội dung cần hỗ trợ.")
+        dispatcher.utter_message(text=text)
+        return [SlotSet("office_open", True)]
+
+
+class ValidateCallbackForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_callback_form"
+
+    def validate_callback_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+        try:
+            return {"callback_phone": form_input.phone(entity(tracker, "phone_number") or str(value or ""))}
+        except ValueError as error:
+            dispatcher.utter_message(text=str(error))
+            return {"callback_phone": None}
+
+
+class ActionSubmitCallback(Action):
+    def name(self) -> str:
+        return "action_submit_callback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        phone = tracker.get_slot("callback_phone")
+        reason = REASON_AFTER.get(previous_action(tracker) or "", "request")
+        try:
+            with transaction() as session:
+                ticket = handoffs.request_callback(session, conversation_for(session, tracker), phone, reason)
+                number = ticket.number
+        except Exception:
+            dispatcher.utter_message(text="Xin lỗi, em chưa ghi nhận được yêu cầu gọi lại. " + unavailable())
+            return [SlotSet("callback_phone", None)]
+        dispatcher.utter_message(text=(
+            f"Em đã ghi nhận yêu cầu gọi lại số {number}. Tổng đài viên sẽ gọi vào số có đuôi {phone[-4:]} "
+            f"trong giờ làm việc ({office_hours_text()})."))
+        return [SlotSet("callback_phone", None)]
