@@ -34,8 +34,30 @@ DELIVERY_LABELS = {
 FINISHED = ("da_co_ket_qua", "da_tra_ket_qua", "tu_choi")
 
 
-def limiter_key(tracker: Tracker) -> str:
-    return f"dossier:{tracker.sender_id}"
+def limiter_keys(tracker: Tracker) -> list[str]:
+    """Failures count per conversation and, through the gateway, per client address: a new sender id
+    for every guess must not get round the limit."""
+    keys = [f"dossier:{tracker.sender_id}"]
+    client = ((tracker.latest_message or {}).get("metadata") or {}).get("client_ip")
+    if client:
+        keys.append(f"dossier-ip:{client}")
+    return keys
+
+
+def check_limit(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """False (and the citizen told when to retry) while any of the tracker's keys is blocked."""
+    with transaction() as session:
+        for key in limiter_keys(tracker):
+            if ratelimit.blocked(session, key):
+                dispatcher.utter_message(text=blocked_message(ratelimit.retry_after_minutes(session, key)))
+                return False
+    return True
+
+
+def record_failure(tracker: Tracker) -> None:
+    with transaction() as session:
+        for key in limiter_keys(tracker):
+            ratelimit.record_failure(session, key)
 
 
 def blocked_message(minutes: int) -> str:
@@ -107,16 +129,12 @@ class ActionLookupDossier(Action):
         if not code:
             dispatcher.utter_message(response="utter_ask_tracking_code")
             return reset
-        key = limiter_key(tracker)
         try:
-            with transaction() as session:
-                if ratelimit.blocked(session, key):
-                    dispatcher.utter_message(text=blocked_message(ratelimit.retry_after_minutes(session, key)))
-                    return reset
+            if not check_limit(dispatcher, tracker):
+                return reset
             dossier = dossier_source().status(code)
             if dossier is None:
-                with transaction() as session:
-                    ratelimit.record_failure(session, key)
+                record_failure(tracker)
                 dispatcher.utter_message(text=(
                     f"Không tìm thấy hồ sơ có mã {code}. Anh/chị kiểm tra lại mã trên giấy tiếp nhận (dạng {EXAMPLE}); "
                     f"hồ sơ vừa nộp có thể cần vài giờ để cập nhật."))
@@ -141,16 +159,12 @@ class ActionConfirmPhone(Action):
         if len(digits) != 1:
             dispatcher.utter_message(text="Anh/chị vui lòng nhắn đúng 4 chữ số cuối của số điện thoại đã đăng ký hồ sơ.")
             return []
-        key = limiter_key(tracker)
         try:
-            with transaction() as session:
-                if ratelimit.blocked(session, key):
-                    dispatcher.utter_message(text=blocked_message(ratelimit.retry_after_minutes(session, key)))
-                    return []
+            if not check_limit(dispatcher, tracker):
+                return []
             details = dossier_source().details(code, digits[0])
             if details is None:
-                with transaction() as session:
-                    ratelimit.record_failure(session, key)
+                record_failure(tracker)
                 dispatcher.utter_message(text="4 số cuối chưa khớp với số điện thoại đăng ký hồ sơ. Anh/chị kiểm tra lại giúp em.")
                 return []
         except Exception:

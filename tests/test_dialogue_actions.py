@@ -23,8 +23,9 @@ CODE = "000.20.31.H49-260908-0013"  # demo: birth registration, returned on time
 
 
 def tracker(text: str = "", intent: str = "inform", slots: dict | None = None, entities: list | None = None,
-            sender: str = "rest:test") -> Tracker:
-    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or []}
+            sender: str = "rest:test", client_ip: str | None = None) -> Tracker:
+    message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or [],
+               "metadata": {"client_ip": client_ip} if client_ip else {}}
     events = [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text, "parse_data": message}]
     return Tracker(sender, slots or {}, message, events, False, None, {}, "action_listen")
 
@@ -89,6 +90,14 @@ def test_failed_lookups_are_limited_per_sender(demo):
     assert "thử lại sau" in blocked[0] and "Đã trả kết quả" not in blocked[0]
     other, _ = run(ActionLookupDossier(), tracker(slots={"tracking_code": CODE}, sender="rest:someone-else"))
     assert "Đã trả kết quả" in other[0]
+
+
+def test_a_new_sender_id_for_every_guess_is_still_limited_by_address(demo):
+    unknown = "000.20.31.H49-260908-0999"
+    for attempt in range(5):
+        run(ActionLookupDossier(), tracker(slots={"tracking_code": unknown}, sender=f"rest:g{attempt}", client_ip="203.0.113.9"))
+    blocked, _ = run(ActionLookupDossier(), tracker(slots={"tracking_code": CODE}, sender="rest:fresh", client_ip="203.0.113.9"))
+    assert "thử lại sau" in blocked[0]
 
 
 def test_outside_office_hours_a_callback_is_taken_and_stored(demo, session, monkeypatch):
