@@ -1,0 +1,161 @@
+"""Is this the same question as a published FAQ entry? Matching over questions and variants.
+
+A question and an FAQ text are compared as sets of diacritic-folded syllables, each weighted by
+its BM25 IDF over all FAQ texts (weighted Dice). Rare words ("hộ chiếu", "giờ") decide, common
+ones ("làm", "có") barely count, and a word the FAQ never uses counts fully against the match,
+so "lệ phí làm hộ chiếu" is not "lệ phí đổi bằng lái". Filler the FAQ never uses ("ạ", "vậy")
+is ignored, and a typo snaps to a close FAQ word.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from knowledge_base.bm25 import idf
+from knowledge_base.lexicon import Lexicon, load_lexicon
+from knowledge_base.models import FaqEntry
+from knowledge_base.textfold import fold, syllables
+
+SAME_QUESTION = 0.8  # weighted Dice; measured: paraphrases score ≥ 0.84, other questions ≤ 0.77
+TYPO_LIKENESS = 85  # rapidfuzz ratio for a misspelt word to count as an FAQ word
+REFRESH_SECONDS = 60.0  # administrators edit the FAQ; a reply may be this much behind
+
+
+@dataclass(frozen=True)
+class FaqItem:
+    """A published entry as the bot uses it."""
+
+    id: int
+    question: str
+    answer: str
+    variants: tuple[str, ...] = ()
+    procedure_codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FaqMatch:
+    item: FaqItem
+    score: float  # in [0, 1]
+    matched: str  # the question or variant it matched
+
+
+@dataclass
+class FaqIndex:
+    items: list[FaqItem]
+    texts: list[tuple[int, str, frozenset[str]]]  # (item position, text, folded words)
+    weights: dict[str, float]  # folded word → IDF
+    unknown: float  # weight of a word no FAQ text uses
+    lexicon: Lexicon
+
+    @classmethod
+    def build(cls, items: Iterable[FaqItem], lexicon: Lexicon | None = None) -> "FaqIndex":
+        items = list(items)
+        texts = [
+            (position, text, frozenset(fold(word) for word in syllables(text)))
+            for position, item in enumerate(items)
+            for text in dict.fromkeys([item.question, *item.variants])
+            if text and text.strip()
+        ]
+        frequency = Counter(word for _, _, words in texts for word in words)
+        weights = {word: idf(count, len(texts)) for word, count in frequency.items()}
+        return cls(items, texts, weights, idf(0, len(texts)), lexicon or load_lexicon())
+
+    def words(self, text: str) -> frozenset[str]:
+        """The question's folded words as the index knows them: typos snapped, unused filler dropped."""
+        found = set()
+        for word in (fold(w) for w in syllables(text)):
+            if word in self.weights:
+                found.add(word)
+            elif self.lexicon.is_filler(word):
+                continue
+            else:
+                near = process.extractOne(word, self.weights.keys(), scorer=fuzz.ratio, score_cutoff=TYPO_LIKENESS) if len(word) >= 4 else None
+                found.add(near[0] if near else word)
+        return frozenset(found)
+
+    def _mass(self, words: Iterable[str]) -> float:
+        return sum(self.weights.get(word, self.unknown) for word in words)
+
+    def best(self, text: str) -> FaqMatch | None:
+        """The most similar published question, whatever its score; None for an empty index or text."""
+        if not isinstance(text, str) or not self.texts:
+            return None
+        said = self.words(text)
+        if not said:
+            return None
+        said_mass = self._mass(said)
+        best: tuple[float, int, str] | None = None
+        for position, faq_text, words in self.texts:
+            shared = self._mass(said & words)
+            if not shared:
+                continue
+            score = 2.0 * shared / (said_mass + self._mass(words))
+            if best is None or score > best[0]:
+                best = (score, position, faq_text)
+        if best is None:
+            return None
+        return FaqMatch(self.items[best[1]], round(best[0], 4), best[2])
+
+    def match(self, text: str, threshold: float = SAME_QUESTION) -> FaqMatch | None:
+        """The published entry asking the same question as ``text``, or None."""
+        found = self.best(text)
+        return found if found and found.score >= threshold else None
+
+
+def _item(entry: FaqEntry) -> FaqItem:
+    return FaqItem(entry.id, entry.question, entry.answer, tuple(entry.variants or ()), tuple(entry.procedure_codes or ()))
+
+
+def published(session: Session) -> list[FaqItem]:
+    entries = session.scalars(select(FaqEntry).where(FaqEntry.status == "published").order_by(FaqEntry.id))
+    return [_item(entry) for entry in entries]
+
+
+class FaqService:
+    """The FAQ index over the database, rebuilt when older than ``ttl`` seconds."""
+
+    def __init__(self, sessions: Callable[[], Session], ttl: float = REFRESH_SECONDS) -> None:
+        self._sessions = sessions
+        self._ttl = ttl
+        self._index: FaqIndex | None = None
+        self._built = 0.0
+        self._lock = threading.Lock()
+
+    def index(self) -> FaqIndex:
+        if self._index is None or time.monotonic() - self._built > self._ttl:
+            with self._lock:
+                if self._index is None or time.monotonic() - self._built > self._ttl:
+                    with self._sessions() as session:
+                        self._index = FaqIndex.build(published(session))
+                    self._built = time.monotonic()
+        return self._index
+
+    def match(self, text: str) -> FaqMatch | None:
+        return self.index().match(text)
+
+    def get(self, faq_id: int) -> FaqItem | None:
+        """A published entry by id, read fresh (it may have been unpublished since)."""
+        with self._sessions() as session:
+            entry = session.get(FaqEntry, faq_id)
+            return _item(entry) if entry is not None and entry.status == "published" else None
+
+
+_shared: dict[str, FaqService] = {}
+
+
+def shared_faq() -> FaqService:
+    """The process's FAQ service over the configured database."""
+    from bot.settings import get_settings
+    from knowledge_base.db import session_factory
+
+    url = get_settings().resolved_database_url
+    if url not in _shared:
+        _shared[url] = FaqService(session_factory(url))
+    return _shared[url]
