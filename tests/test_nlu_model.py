@@ -81,6 +81,8 @@ def test_intent_floors_with_and_without_diacritics(agent, examples):
         ("sdt của em 0912 345 678", "inform", {"phone_number": "0912345678"}),
         ("cảm ơn ad nhiều", "thank", {}),
         ("4 số cuối là 5678", "confirm_phone", {}),
+        ("zzqx vbnm", "nlu_fallback", {}),
+        ("thoi gian lam so do", "ask_processing_time", {"procedure": "1.013978"}),
         ("phản ánh PA-261120-0007 đến đâu rồi", "complain", {"ticket_number": "PA-261120-0007"}),
     ],
 )
