@@ -249,6 +249,8 @@ class ProcedureIndex:
     def _known_share(self, words: list[str]) -> float:
         """Share of the question's meaningful words the index knows, marks and all."""
         meaningful = [word for word in words if not self.lexicon.is_filler(word)]
+        if not meaningful and self.lexicon.expand(words):
+            return 1.0  # "so do" is two bare fillers (hồ sơ, đó) and also sổ đỏ: the lexicon decides
         known = [
             canonical(word) in self.accented if has_diacritics(word) else self.speller.known(fold(word))
             for word in meaningful
