@@ -1,25 +1,54 @@
-"""The gateway's ASGI application (health for now; channels arrive with their issue)."""
+"""The gateway's ASGI application: health, readiness and the channels citizens write through."""
 from __future__ import annotations
 
+import asyncio
+from contextlib import asynccontextmanager
+
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot import rasa_client
+from bot.channels import rest
 from bot.settings import get_settings
 from knowledge_base import catalogue
 from knowledge_base.db import session_factory
 
 
+def _counts() -> dict:
+    with session_factory()() as session:
+        return catalogue.counts(session)
+
+
 async def health(request: Request) -> JSONResponse:
-    """Liveness plus what the knowledge base holds; 503 when the database cannot be read."""
+    """Liveness plus what the knowledge base holds and whether Rasa answers; 503 only when the database cannot be read."""
     try:
-        with session_factory()() as session:
-            counts = catalogue.counts(session)
+        counts, rasa = await asyncio.gather(run_in_threadpool(_counts), rasa_client.ready())
     except Exception as error:  # any database failure means "not healthy", never a stack trace
         return JSONResponse({"status": "error", "database": type(error).__name__}, status_code=503)
-    return JSONResponse({"status": "ok", "service": get_settings().center_name, **counts})
+    return JSONResponse({"status": "ok", "service": get_settings().center_name, "rasa": rasa, **counts})
+
+
+async def ready(request: Request) -> JSONResponse:
+    """Readiness: the database, the Rasa server (model loaded) and the action server all answer."""
+    settings = get_settings()
+    try:
+        await run_in_threadpool(_counts)
+        database = True
+    except Exception:  # readiness reports, it never raises
+        database = False
+    rasa, actions = await asyncio.gather(rasa_client.ready(), rasa_client.reachable(f"{settings.action_url}/health"))
+    checks = {"database": database, "rasa": rasa, "actions": actions}
+    return JSONResponse({"ready": all(checks.values()), **checks}, status_code=200 if all(checks.values()) else 503)
+
+
+@asynccontextmanager
+async def lifespan(app: Starlette):
+    yield
+    await rasa_client.close()
 
 
 def create_app() -> Starlette:
-    return Starlette(routes=[Route("/health", health)])
+    return Starlette(routes=[Route("/health", health), Route("/ready", ready), *rest.routes], lifespan=lifespan)

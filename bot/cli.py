@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import warnings
+from pathlib import Path
 
 import click
 
@@ -27,16 +30,39 @@ main.add_command(train)
 @main.command()
 @click.option("--host", default=None, help="Địa chỉ lắng nghe (mặc định HCC_HOST hoặc 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Cổng (mặc định HCC_PORT hoặc 8000).")
-def run(host: str | None, port: int | None) -> None:
-    """Chạy cổng giao tiếp (gateway) tại http://HOST:PORT."""
+@click.option("--model", "model_path", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Mô hình Rasa (mặc định: mô hình mới nhất trong models/).")
+@click.option("--gateway-only", is_flag=True, help="Chỉ chạy cổng giao tiếp; Rasa và máy chủ hành động chạy riêng.")
+def run(host: str | None, port: int | None, model_path: Path | None, gateway_only: bool) -> None:
+    """Chạy trợ lý: máy chủ hành động, Rasa (127.0.0.1) và cổng giao tiếp tại http://HOST:PORT."""
     import uvicorn
 
     from bot.app import create_app
+    from bot.processes import stack
     from bot.settings import get_settings
+    from nlu.training import latest_model
 
     settings = get_settings()
-    # Rasa pins websockets 10, which uvicorn's default WebSocket protocol no longer supports.
-    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port, log_level="info", ws="wsproto")
+    supervisor = None
+    if not gateway_only:
+        model = model_path or latest_model()
+        if model is None:
+            click.echo("Chưa có mô hình hội thoại. Chạy `hcc train` trước (hoặc `make run`).", err=True)
+            sys.exit(2)
+        supervisor = stack(settings, model)
+        # uvicorn re-raises SIGTERM after its graceful shutdown; as an exception it still lets us stop the children.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+        supervisor.start()
+    try:
+        # Rasa pins websockets 10, which uvicorn's default WebSocket protocol no longer supports.
+        uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port, log_level="info", ws="wsproto")
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+
+
+def _exit_on_signal(signum: int, _frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

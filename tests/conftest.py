@@ -69,3 +69,17 @@ def hcc_env(database_url, tmp_path, monkeypatch) -> Iterator[str]:
 def session(hcc_env) -> Iterator[Session]:
     with session_factory(hcc_env)() as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The whole stack (`hcc run`: action server, Rasa, gateway) on free ports over a demo SQLite database."""
+    import stack as harness
+    from nlu.training import train
+
+    workdir = tmp_path_factory.mktemp("stack")
+    env = harness.stack_env(workdir)
+    harness.hcc(env, "kb", "demo")
+    model = train(output=workdir / "models")
+    with harness.running(env, model, workdir) as running:
+        yield running

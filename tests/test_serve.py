@@ -22,7 +22,7 @@ def free_port() -> int:
 def test_hcc_run_serves_health(hcc_env):
     port = free_port()
     hcc = Path(sys.executable).with_name("hcc")
-    process = subprocess.Popen([str(hcc), "run", "--port", str(port)], cwd=ROOT, env=os.environ.copy(),
+    process = subprocess.Popen([str(hcc), "run", "--gateway-only", "--port", str(port)], cwd=ROOT, env=os.environ.copy(),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline, response = time.monotonic() + 60, None

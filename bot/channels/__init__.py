@@ -1,0 +1,1 @@
+"""The channels citizens reach the gateway through; each turns its own format into router calls."""

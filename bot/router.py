@@ -1,0 +1,94 @@
+"""The conversation router: store every inbound message first, then let the bot answer unless an operator holds it."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from bot import rasa_client
+from bot.settings import get_settings
+from knowledge_base import conversations, handoffs
+from knowledge_base.db import transaction
+from knowledge_base.textfold import nfc
+
+log = logging.getLogger(__name__)
+
+
+class StorageUnavailable(Exception):
+    """The inbound message could not be stored, so it was not accepted (the channel says so)."""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    duplicate: bool
+    held: bool  # an operator answers this conversation; the bot stays silent
+
+
+def storage_unavailable_text() -> str:
+    return (f"Hệ thống tạm thời chưa nhận được tin nhắn. Anh/chị vui lòng gửi lại sau ít phút "
+            f"hoặc gọi đường dây nóng {get_settings().hotline}.")
+
+
+def _apology_text() -> str:
+    return (f"Xin lỗi, trợ lý ảo đang gián đoạn. Tin nhắn của anh/chị đã được ghi nhận; anh/chị vui lòng "
+            f"thử lại sau ít phút hoặc gọi đường dây nóng {get_settings().hotline}.")
+
+
+def _rejection(text: str) -> str | None:
+    """Why ``text`` is not accepted (Vietnamese, for the citizen), or None when it is fine."""
+    if not text:
+        return "Anh/chị vui lòng nhập nội dung cần hỏi."
+    limit = get_settings().max_message_chars
+    if len(text) > limit:
+        return f"Tin nhắn quá dài (tối đa {limit} ký tự). Anh/chị vui lòng gửi ngắn gọn hơn hoặc chia thành nhiều tin."
+    return None
+
+
+def _store_inbound(channel: str, sender: str, text: str, external_id: str | None) -> Inbound:
+    with transaction() as session:
+        conversation = conversations.get_or_create(session, channel, sender)
+        message = conversations.record_message(session, conversation, "in", "citizen", text, external_id=external_id)
+        if message is None:
+            return Inbound(duplicate=True, held=False)
+        return Inbound(duplicate=False, held=handoffs.is_held_by_operator(session, channel, sender))
+
+
+def _store_outbound(channel: str, sender: str, author: str, replies: list[dict]) -> None:
+    with transaction() as session:
+        conversation = conversations.get_or_create(session, channel, sender)
+        for reply in replies:
+            extra = {key: value for key, value in reply.items() if key not in ("recipient_id", "text")}
+            conversations.record_message(session, conversation, "out", author, reply.get("text") or "", payload=extra or None)
+
+
+def _addressed(sender: str, message: dict) -> dict:
+    """A Rasa reply addressed to the citizen's own sender id (Rasa only knows ``channel:sender``)."""
+    return {"recipient_id": sender, **{key: value for key, value in message.items() if key != "recipient_id"}}
+
+
+async def handle_message(channel: str, sender: str, text: str, external_id: str | None = None) -> list[dict]:
+    """The replies to one citizen message, in Rasa's REST format; [] for a duplicate or while an operator holds it."""
+    text = nfc(text).strip()
+    rejection = _rejection(text)
+    if rejection is not None:
+        return [{"recipient_id": sender, "text": rejection}]
+    try:
+        inbound = await run_in_threadpool(_store_inbound, channel, sender, text, external_id)
+    except SQLAlchemyError as error:
+        raise StorageUnavailable(type(error).__name__) from error
+    if inbound.duplicate or inbound.held:
+        return []
+    try:
+        replies = [_addressed(sender, message) for message in await rasa_client.send(conversations.rasa_sender_id(channel, sender), text)]
+        author = "bot"
+    except rasa_client.RasaUnavailable as error:
+        log.warning("Rasa unavailable for a %s message: %s", channel, error)
+        replies, author = [{"recipient_id": sender, "text": _apology_text()}], "system"
+    try:
+        await run_in_threadpool(_store_outbound, channel, sender, author, replies)
+    except SQLAlchemyError as error:
+        # The citizen's message is stored already; the answer still goes out rather than being lost twice.
+        log.error("bot replies not stored: %s", type(error).__name__)
+    return replies
