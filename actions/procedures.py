@@ -161,10 +161,6 @@ class ActionAnswerProcedure(Action):
             if item is not None:
                 dispatcher.utter_message(**faq_reply(item, full=True).message())
                 return events
-        answered = answer_from_faq(dispatcher, tracker)
-        if answered is not None:
-            return events + answered
-
         text = typed_text(tracker)
         candidates = mentioned(tracker)
         words = mention_text(text) if text and not candidates else ""
@@ -172,6 +168,12 @@ class ActionAnswerProcedure(Action):
             candidates = searched(words)
         context = tracker.get_slot("procedure_code")
         verdict = decide(candidates)
+        # A fee, time or document question about a procedure clearly named is the catalogue's to
+        # answer (its figures are the reference); otherwise a published FAQ asking the same comes first.
+        if not (verdict == "answer" and question != "overview"):
+            answered = answer_from_faq(dispatcher, tracker)
+            if answered is not None:
+                return events + answered
         if verdict in ("none", "suggest") and context and not self._names_something(candidates):
             candidates, verdict = [Candidate(context, "", None)], "answer"
 

@@ -41,10 +41,13 @@ async def close() -> None:
         _client = None
 
 
-async def send(sender_id: str, text: str) -> list[dict]:
-    """Rasa's replies to ``text`` from ``sender_id``, in its REST format; RasaUnavailable when it fails."""
+async def send(sender_id: str, text: str, metadata: dict | None = None) -> list[dict]:
+    """Rasa's replies to ``text`` from ``sender_id``, in its REST format; RasaUnavailable when it fails.
+
+    ``metadata`` reaches the actions as the message's metadata (e.g. the client address for limits)."""
+    body = {"sender": sender_id, "message": text, **({"metadata": metadata} if metadata else {})}
     try:
-        response = await _shared().post(WEBHOOK, json={"sender": sender_id, "message": text})
+        response = await _shared().post(WEBHOOK, json=body)
         response.raise_for_status()
         replies = response.json()
     except (httpx.HTTPError, ValueError) as error:

@@ -68,8 +68,11 @@ def _addressed(sender: str, message: dict) -> dict:
     return {"recipient_id": sender, **{key: value for key, value in message.items() if key != "recipient_id"}}
 
 
-async def handle_message(channel: str, sender: str, text: str, external_id: str | None = None) -> list[dict]:
-    """The replies to one citizen message, in Rasa's REST format; [] for a duplicate or while an operator holds it."""
+async def handle_message(channel: str, sender: str, text: str, external_id: str | None = None,
+                         client_ip: str | None = None) -> list[dict]:
+    """The replies to one citizen message, in Rasa's REST format; [] for a duplicate or while an operator holds it.
+
+    ``client_ip`` (web channels) lets the actions limit dossier guessing per address, not only per sender id."""
     text = nfc(text).strip()
     rejection = _rejection(text)
     if rejection is not None:
@@ -81,7 +84,8 @@ async def handle_message(channel: str, sender: str, text: str, external_id: str 
     if inbound.duplicate or inbound.held:
         return []
     try:
-        replies = [_addressed(sender, message) for message in await rasa_client.send(conversations.rasa_sender_id(channel, sender), text)]
+        replies = [_addressed(sender, message) for message in await rasa_client.send(
+            conversations.rasa_sender_id(channel, sender), text, {"client_ip": client_ip} if client_ip else None)]
         author = "bot"
     except rasa_client.RasaUnavailable as error:
         log.warning("Rasa unavailable for a %s message: %s", channel, error)

@@ -51,6 +51,8 @@ class Stack:
     action_url: str
     log: Path
     client: httpx.Client
+    database_url: str
+    model: Path
 
     def say(self, sender: str, text: str, via: str = "gateway") -> list[dict]:
         """One turn through the REST webhook of the gateway (``via="gateway"``) or of Rasa itself (``"rasa"``)."""
@@ -77,7 +79,7 @@ def running(env: dict[str, str], model: Path, workdir: Path, timeout: float = 12
                                    stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     client = httpx.Client(timeout=30)
     stack = Stack(f"http://127.0.0.1:{ports['HCC_PORT']}", f"http://127.0.0.1:{ports['HCC_RASA_PORT']}",
-                  f"http://127.0.0.1:{ports['HCC_ACTION_PORT']}", log, client)
+                  f"http://127.0.0.1:{ports['HCC_ACTION_PORT']}", log, client, env["HCC_DATABASE_URL"], model)
     try:
         _wait_ready(stack, process, timeout)
         yield stack

@@ -50,7 +50,8 @@ async def webhook(request: Request) -> JSONResponse:
     if not isinstance(message, str):
         return _error('Thiếu trường "message" (chuỗi nội dung tin nhắn).')
     try:
-        replies = await router.handle_message(CHANNEL, sender, message)
+        client_ip = request.client.host if request.client else None
+        replies = await router.handle_message(CHANNEL, sender, message, client_ip=client_ip)
     except router.StorageUnavailable:
         return _error(router.storage_unavailable_text(), 503)
     return JSONResponse(replies)
