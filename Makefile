@@ -45,6 +45,7 @@ $(SYSTEM_STAMP):
 bench: install
 	$(BIN)/python bench/retrieval.py
 	$(BIN)/python bench/nlu.py
+	$(BIN)/python bench/conversation.py
 
 clean:
 	rm -rf $(VENV) var

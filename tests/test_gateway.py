@@ -122,7 +122,9 @@ def test_replies_come_back_in_rasa_rest_format_and_both_sides_are_stored(gateway
         {"recipient_id": "citizen-1", "text": "Đã nhận: Làm hộ chiếu cần gì?"},
         {"recipient_id": "citizen-1", "text": "Anh/chị hỏi thủ tục nào?", "buttons": BUTTONS},
     ]
-    assert rasa.received == [{"sender": conversations.rasa_sender_id("rest", "citizen-1"), "message": "Làm hộ chiếu cần gì?"}]
+    # The client address travels as metadata, for the actions' per-address lookup limit.
+    assert rasa.received == [{"sender": conversations.rasa_sender_id("rest", "citizen-1"), "message": "Làm hộ chiếu cần gì?",
+                              "metadata": {"client_ip": "testclient"}}]
     assert stored(hcc_env) == [
         ("in", "citizen", "Làm hộ chiếu cần gì?", None),
         ("out", "bot", "Đã nhận: Làm hộ chiếu cần gì?", None),
