@@ -45,7 +45,7 @@ def action_server_command(settings: Settings) -> list[str]:
 
 def rasa_command(settings: Settings, model: Path, endpoints: Path) -> list[str]:
     # --enable-api: benches and tests use /model/parse and /status; it listens on loopback only.
-    return [sys.executable, "-m", "rasa", "run", "--model", str(model), "--endpoints", str(endpoints),
+    return [sys.executable, "-m", "bot.rasa_server", "run", "--model", str(model), "--endpoints", str(endpoints),
             "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--interface", "127.0.0.1",
             "--port", str(settings.rasa_port), "--enable-api"]
 

@@ -23,6 +23,9 @@ def prepare_rasa() -> None:
     configure_structlog(logging.WARNING)  # else every parse is printed at debug level
     if str(PROJECT_ROOT) not in sys.path:
         sys.path.insert(0, str(PROJECT_ROOT))
+    from nlu import action_schema
+
+    action_schema.install()
 
 
 KEEP_MODELS = 3
