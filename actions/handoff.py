@@ -11,26 +11,9 @@ from actions.conversation import conversation_for, entity, previous_action, unav
 from bot.settings import get_settings
 from knowledge_base import form_input, handoffs
 from knowledge_base.db import transaction
-from knowledge_base.office_time import DAYS, parse_office_hours
+from knowledge_base.office_time import office_hours_text
 
-DAY_NAMES = dict(zip(DAYS, ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")))
 REASON_AFTER = {"action_fallback": "fallback", "action_submit_rating": "low_rating", "action_submit_complaint": "complaint"}
-
-
-def office_hours_text() -> str:
-    """'mon-fri 07:30-11:30,13:30-17:00' → 'Thứ Hai–Thứ Sáu: 07:30–11:30, 13:30–17:00'."""
-    hours = parse_office_hours(get_settings().office_hours)
-    groups: list[tuple[list[int], tuple]] = []
-    for day in sorted(hours):
-        if groups and groups[-1][1] == hours[day] and groups[-1][0][-1] == day - 1:
-            groups[-1][0].append(day)
-        else:
-            groups.append(([day], hours[day]))
-    parts = []
-    for days, ranges in groups:
-        names = DAY_NAMES[DAYS[days[0]]] + (f"–{DAY_NAMES[DAYS[days[-1]]]}" if len(days) > 1 else "")
-        parts.append(f"{names}: " + ", ".join(f"{start:%H:%M}–{end:%H:%M}" for start, end in ranges))
-    return "; ".join(parts)
 
 
 class ActionHandoff(Action):
@@ -71,6 +54,13 @@ class ValidateCallbackForm(FormValidationAction):
             return {"callback_phone": None}
 
 
+    def validate_callback_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> dict:
+        text = " ".join(str(value or "").split())
+        if not text:
+            return {"callback_time": None}
+        return {"callback_time": text[:200]}
+
+
 class ActionSubmitCallback(Action):
     def name(self) -> str:
         return "action_submit_callback"
@@ -80,12 +70,13 @@ class ActionSubmitCallback(Action):
         reason = REASON_AFTER.get(previous_action(tracker) or "", "request")
         try:
             with transaction() as session:
-                ticket = handoffs.request_callback(session, conversation_for(session, tracker), phone, reason)
+                ticket = handoffs.request_callback(session, conversation_for(session, tracker), phone, reason,
+                                                   preferred_time=tracker.get_slot("callback_time"))
                 number = ticket.number
         except Exception:
             dispatcher.utter_message(text="Xin lỗi, em chưa ghi nhận được yêu cầu gọi lại. " + unavailable())
-            return [SlotSet("callback_phone", None)]
+            return [SlotSet("callback_phone", None), SlotSet("callback_time", None)]
         dispatcher.utter_message(text=(
             f"Em đã ghi nhận yêu cầu gọi lại số {number}. Tổng đài viên sẽ gọi vào số có đuôi {phone[-4:]} "
             f"trong giờ làm việc ({office_hours_text()})."))
-        return [SlotSet("callback_phone", None)]
+        return [SlotSet("callback_phone", None), SlotSet("callback_time", None)]

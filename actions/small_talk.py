@@ -5,7 +5,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import button, latest_intent
-from actions.handoff import office_hours_text
+from knowledge_base.office_time import office_hours_text
 from actions.ratings import rating_buttons
 from bot.settings import get_settings
 

@@ -44,13 +44,15 @@ def request_handoff(session: Session, conversation: Conversation, reason: str) -
     return HandoffTicket(handoff.id, position, position * get_settings().average_handle_minutes, reused)
 
 
-def request_callback(session: Session, conversation: Conversation, phone: str, reason: str) -> Ticket:
+def request_callback(session: Session, conversation: Conversation, phone: str, reason: str,
+                     preferred_time: str | None = None) -> Ticket:
     """A callback ticket for hotline staff, and the conversation's waiting handoff turned into a callback."""
     _check_reason(reason)
     ticket = open_ticket(
         session, "callback", f"Đề nghị gọi lại. Lý do: {REASONS[reason]}.",
         contact_phone=phone, conversation_id=conversation.id,
     )
+    ticket.preferred_time = (preferred_time or "").strip()[:200] or None
     _lock(session, conversation)
     handoff = _current(session, conversation, ("waiting", "callback"))
     if handoff is None:

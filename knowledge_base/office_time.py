@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.settings import Settings, get_settings
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = dict(zip(DAYS, ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")))
 EXAMPLE = "mon-fri 07:30-11:30,13:30-17:00; sat 07:30-11:30"
 _DAY_SPAN = re.compile(r"^([a-z]{3})(?:-([a-z]{3}))?$")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
@@ -91,3 +92,19 @@ def add_working_days(start: datetime, days: int) -> datetime:
         if moment.weekday() < 5:
             days -= 1
     return moment
+
+
+def office_hours_text(settings: Settings | None = None) -> str:
+    """'mon-fri 07:30-11:30,13:30-17:00' → 'Thứ Hai–Thứ Sáu: 07:30–11:30, 13:30–17:00'."""
+    hours = parse_office_hours((settings or get_settings()).office_hours)
+    groups: list[tuple[list[int], tuple]] = []
+    for day in sorted(hours):
+        if groups and groups[-1][1] == hours[day] and groups[-1][0][-1] == day - 1:
+            groups[-1][0].append(day)
+        else:
+            groups.append(([day], hours[day]))
+    parts = []
+    for days, ranges in groups:
+        names = DAY_NAMES[DAYS[days[0]]] + (f"–{DAY_NAMES[DAYS[days[-1]]]}" if len(days) > 1 else "")
+        parts.append(f"{names}: " + ", ".join(f"{start:%H:%M}–{end:%H:%M}" for start, end in ranges))
+    return "; ".join(parts)

@@ -14,7 +14,8 @@ from actions import handoff as handoff_actions
 from actions.complaints import parse_contact
 from actions.dossier_lookup import ActionConfirmPhone, ActionLookupDossier, ValidateDossierForm, status_reply, timeliness
 from actions.dossiers import DossierStatus
-from actions.handoff import ActionHandoff, ActionSubmitCallback, ValidateCallbackForm, office_hours_text
+from actions.handoff import ActionHandoff, ActionSubmitCallback, ValidateCallbackForm
+from knowledge_base.office_time import office_hours_text
 from actions.ratings import level_in
 from bot.cli import main
 from knowledge_base.models import Conversation, Handoff, Ticket
@@ -107,9 +108,11 @@ def test_outside_office_hours_a_callback_is_taken_and_stored(demo, session, monk
     dispatcher = CollectingDispatcher()
     assert ValidateCallbackForm().validate_callback_phone("12345", dispatcher, tracker("12345"), {}) == {"callback_phone": None}
     assert "Số điện thoại chưa đúng" in dispatcher.messages[0]["text"]
-    texts, _ = run(ActionSubmitCallback(), tracker(slots={"callback_phone": "0912345678"}, sender="telegram:42"))
+    texts, _ = run(ActionSubmitCallback(), tracker(slots={"callback_phone": "0912345678", "callback_time": "sáng mai"},
+                                                   sender="telegram:42"))
     ticket = session.scalars(select(Ticket)).one()
     assert ticket.kind == "callback" and ticket.contact_phone == "0912345678" and ticket.number in texts[0]
+    assert ticket.preferred_time == "sáng mai"
     conversation = session.scalars(select(Conversation)).one()
     assert (conversation.channel, conversation.sender_id, conversation.state) == ("telegram", "42", "queued")
     assert session.scalars(select(Handoff)).one().status == "callback"
