@@ -1,0 +1,36 @@
+"""Reading a staff API's JSON body: a dict of the fields, or a Vietnamese 400 answer."""
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from bot.settings import get_settings
+
+BAD = "Dữ liệu gửi lên không hợp lệ (cần JSON)."
+
+
+class BadBody(Exception):
+    def response(self) -> JSONResponse:
+        return JSONResponse({"error": str(self) or BAD}, status_code=400)
+
+
+async def json_body(request: Request) -> dict:
+    """The body as a dict; raises BadBody when it is too large, not JSON, or not an object."""
+    raw = await request.body()
+    if len(raw) > get_settings().max_body_bytes:
+        raise BadBody("Nội dung gửi lên quá dài.")
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise BadBody(BAD) from None
+    if not isinstance(body, dict):
+        raise BadBody(BAD)
+    return body
+
+
+def text_field(body: dict, name: str) -> str | None:
+    """A string field (numbers and other types count as absent)."""
+    value = body.get(name)
+    return value if isinstance(value, str) else None

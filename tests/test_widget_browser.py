@@ -1,0 +1,195 @@
+"""The widget end to end in headless Chromium (Debian's /usr/bin/chromium) against the real stack (`hcc run`)."""
+from __future__ import annotations
+
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from knowledge_base import conversations
+from knowledge_base.db import session_factory
+from stack import free_port
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="the test extra (playwright) is not installed")
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+WAIT_MS = 30_000  # every wait is bounded; a turn through Rasa takes well under a second here
+QUESTION = "Làm hộ chiếu cần giấy tờ gì?"
+ONLINE = "Trợ lý ảo · Thường trả lời ngay"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing (make install puts Debian's chromium there)")
+    playwright_api.expect.set_options(timeout=WAIT_MS)
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="vi-VN")
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def bot_bubbles(page):
+    return page.locator(".hcc-msg--in:not(.hcc-greeting) .hcc-text")
+
+
+def citizen_bubbles(page):
+    return page.locator(".hcc-msg--out .hcc-text")
+
+
+def open_chat(page, url: str) -> None:
+    page.goto(url)
+    playwright_api.expect(page.locator(".hcc-status")).to_have_text(ONLINE)
+
+
+def ask(page, text: str) -> None:
+    box = page.get_by_label("Nhập tin nhắn")
+    box.fill(text)
+    box.press("Enter")
+
+
+def store_bot_message(database_url: str, conversation: str, text: str, author: str = "bot") -> None:
+    """A message written by another process (as the operator console would), straight into the stack's database."""
+    with session_factory(database_url)() as session:
+        row = conversations.get_or_create(session, "widget", conversation)
+        conversations.record_message(session, row, "out", author, text)
+        session.commit()
+
+
+@pytest.fixture(scope="module")
+def host_page():
+    """Someone else's site on another loopback origin; ``host_page(tag)`` is the URL of a page embedding ``tag``."""
+    pages: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = pages.get(self.path)
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def make(tag: str) -> str:
+        path = f"/trang-{len(pages)}.html"
+        pages[path] = (f'<!doctype html><html lang="vi"><head><meta name="viewport" content="width=device-width">'
+                       f'<style>p {{ color: green }} button {{ font-size: 40px }}</style></head>'
+                       f'<body><p>Trang chủ của sở, ngành</p>{tag}</body></html>').encode()
+        return f"http://127.0.0.1:{server.server_address[1]}{path}"
+
+    yield make
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def test_ask_get_the_catalogue_answer_click_a_button_and_find_the_history_after_a_reload(stack, page):
+    open_chat(page, f"{stack.gateway_url}/")
+    assert page.locator(".hcc-title").inner_text() == "Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh"
+    ask(page, QUESTION)
+    answer = bot_bubbles(page).filter(has_text="1.001456")
+    playwright_api.expect(answer).to_have_count(1)
+    assert "hộ chiếu" in answer.inner_text().lower()
+    playwright_api.expect(citizen_bubbles(page).last).to_have_text(QUESTION)
+    playwright_api.expect(page.locator(".hcc-msg--out .hcc-time").last).to_have_text(re.compile(r"^\d\d:\d\d$"))
+
+    chip = page.locator(".hcc-chip").last
+    title = chip.inner_text()
+    replies_before = bot_bubbles(page).count()
+    chip.click()
+    playwright_api.expect(citizen_bubbles(page).last).to_have_text(title)  # the title shows, not the payload
+    bot_bubbles(page).nth(replies_before).wait_for()  # the bot answered the button
+    playwright_api.expect(page.locator(".hcc-typing")).to_be_hidden()
+    before = page.locator(".hcc-msg .hcc-text").all_inner_texts()
+
+    page.reload()
+    playwright_api.expect(page.locator(".hcc-status")).to_have_text(ONLINE)
+    playwright_api.expect(page.locator(".hcc-msg .hcc-text")).to_have_count(len(before) - 1)  # no greeting now
+    after = page.locator(".hcc-msg .hcc-text").all_inner_texts()
+    assert after == before[1:]  # the same conversation, in order, the button shown by its title again
+    assert QUESTION in after and title in after and any("1.001456" in text for text in after)
+
+
+def test_at_360_px_the_embedded_panel_fits_is_keyboard_usable_and_shows_markup_literally(stack, browser, host_page):
+    context = browser.new_context(viewport={"width": 360, "height": 640}, locale="vi-VN", has_touch=True)
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    tag = f'<script src="{stack.gateway_url}/widget.js" data-title="Bộ phận Một cửa" data-color="#d32f2f"></script>'
+    try:
+        page.goto(host_page(tag))
+        launcher = page.get_by_role("button", name="Mở cửa sổ trò chuyện")
+        playwright_api.expect(page.locator(".hcc-panel")).to_be_hidden()
+        launcher.focus()
+        page.keyboard.press("Enter")  # keyboard only
+        panel = page.get_by_role("dialog", name="Trò chuyện với Bộ phận Một cửa")
+        playwright_api.expect(panel).to_be_visible()
+        playwright_api.expect(page.locator(".hcc-status")).to_have_text(ONLINE)
+        playwright_api.expect(page.get_by_label("Nhập tin nhắn")).to_be_focused()
+        header = page.locator(".hcc-header")
+        assert header.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(211, 47, 47)"
+        box = panel.bounding_box()
+        assert box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= 360 and box["y"] + box["height"] <= 640
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
+        for control in ("Nhập tin nhắn", "Gửi tin nhắn", "Thu nhỏ cửa sổ trò chuyện"):
+            target = page.get_by_label(control)
+            control_box = target.bounding_box()
+            assert control_box["x"] >= 0 and control_box["x"] + control_box["width"] <= 360, control
+
+        conversation = page.evaluate("localStorage.getItem('hcc-widget:conversation')")
+        assert re.fullmatch(r"[A-Za-z0-9_-]{16,64}", conversation)
+        store_bot_message(stack.database_url, conversation, "<b>x</b> <img src=x onerror=\"window.pwned=1\">")
+        page.reload()
+        page.get_by_role("button", name="Mở cửa sổ trò chuyện").click()
+        bubble = bot_bubbles(page).last
+        playwright_api.expect(bubble).to_have_text('<b>x</b> <img src=x onerror="window.pwned=1">')
+        assert bubble.locator("b, img").count() == 0 and page.evaluate("window.pwned") is None
+
+        page.keyboard.press("Escape")
+        playwright_api.expect(panel).to_be_hidden()
+        playwright_api.expect(launcher).to_be_focused()
+        assert page.locator("p").evaluate("el => getComputedStyle(el).color") == "rgb(0, 128, 0)"  # host styles untouched
+    finally:
+        context.close()
+
+
+def test_after_a_network_drop_it_reconnects_and_shows_what_it_missed(stack, page):
+    sockets = []
+
+    def proxy(ws):
+        server = ws.connect_to_server()  # a transparent pass-through the test can cut
+        sockets.append((ws, server))
+
+    page.route_web_socket(re.compile(r".*/ws/widget$"), proxy)
+    open_chat(page, f"{stack.gateway_url}/")
+    ask(page, "xin chào")
+    playwright_api.expect(bot_bubbles(page)).not_to_have_count(0)
+    playwright_api.expect(page.locator(".hcc-typing")).to_be_hidden()
+
+    conversation = page.evaluate("localStorage.getItem('hcc-widget:conversation')")
+    page_side, server_side = sockets[-1]
+    page_side.close(code=4000, reason="drop")
+    server_side.close()
+    playwright_api.expect(page.locator(".hcc-status")).to_contain_text("Mất kết nối")
+    store_bot_message(stack.database_url, conversation, "Tổng đài viên Lan xin chào anh/chị.", author="operator")
+    playwright_api.expect(page.locator(".hcc-status")).to_have_text(ONLINE)
+    playwright_api.expect(bot_bubbles(page).last).to_have_text("Tổng đài viên Lan xin chào anh/chị.")
+    assert len(sockets) == 2
+    playwright_api.expect(bot_bubbles(page).filter(has_text="Tổng đài viên Lan")).to_have_count(1)
+    playwright_api.expect(citizen_bubbles(page).filter(has_text="xin chào")).to_have_count(1)  # nothing shown twice
