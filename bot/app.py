@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -10,11 +11,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot import rasa_client
-from bot.channels import rest
+from bot import assets, auth, rasa_client
+from bot.channels import rest, telegram, widget
+from bot.console import api as console_api, socket as console_socket, ticker as console_ticker
+from bot.console import canned, pages, tickets
 from bot.settings import get_settings
 from knowledge_base import catalogue
 from knowledge_base.db import session_factory
+
+log = logging.getLogger(__name__)
 
 
 def _counts() -> dict:
@@ -44,11 +49,22 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse({"ready": all(checks.values()), **checks}, status_code=200 if all(checks.values()) else 503)
 
 
+async def server_error(request: Request, error: Exception) -> JSONResponse:
+    """Any unhandled error: a short Vietnamese answer for the user; the trace goes to the (masked) log only."""
+    log.error("unhandled %s on %s %s", type(error).__name__, request.method, request.url.path, exc_info=error)
+    return JSONResponse({"error": f"Xin lỗi, hệ thống gặp sự cố ngoài dự kiến. Anh/chị vui lòng thử lại sau ít phút "
+                                  f"hoặc gọi đường dây nóng {get_settings().hotline}."}, status_code=500)
+
+
 @asynccontextmanager
 async def lifespan(app: Starlette):
-    yield
+    async with telegram.running(app), console_ticker.running(app):
+        yield
     await rasa_client.close()
 
 
 def create_app() -> Starlette:
-    return Starlette(routes=[Route("/health", health), Route("/ready", ready), *rest.routes], lifespan=lifespan)
+    return Starlette(routes=[Route("/health", health), Route("/ready", ready), *rest.routes, *telegram.routes,
+                             *widget.routes, *assets.routes, *console_api.routes, *console_socket.routes,
+                             *auth.routes, *pages.routes, *tickets.routes, *canned.routes],
+                     lifespan=lifespan, exception_handlers={500: server_error})

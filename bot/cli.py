@@ -15,6 +15,7 @@ warnings.filterwarnings("ignore", message=".*MovedIn20Warning.*")
 
 from knowledge_base.cli import kb  # noqa: E402
 from nlu.cli import nlu, train  # noqa: E402
+from bot.staff_cli import first_admin_hint, staff  # noqa: E402
 
 
 @click.group()
@@ -25,6 +26,7 @@ def main() -> None:
 main.add_command(kb)
 main.add_command(nlu)
 main.add_command(train)
+main.add_command(staff)
 
 
 @main.command()
@@ -37,12 +39,17 @@ def run(host: str | None, port: int | None, model_path: Path | None, gateway_onl
     """Chạy trợ lý: máy chủ hành động, Rasa (127.0.0.1) và cổng giao tiếp tại http://HOST:PORT."""
     import uvicorn
 
+    from bot import logs
     from bot.app import create_app
     from bot.processes import stack
     from bot.settings import get_settings
     from nlu.training import latest_model
 
     settings = get_settings()
+    logs.configure(settings.log_level)
+    hint = first_admin_hint()
+    if hint:
+        click.echo(hint, err=True)
     supervisor = None
     if not gateway_only:
         model = model_path or latest_model()
@@ -54,8 +61,12 @@ def run(host: str | None, port: int | None, model_path: Path | None, gateway_onl
         signal.signal(signal.SIGTERM, _exit_on_signal)
         supervisor.start()
     try:
-        # Rasa pins websockets 10, which uvicorn's default WebSocket protocol no longer supports.
-        uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port, log_level="info", ws="wsproto")
+        # Rasa pins websockets 10, which uvicorn's default WebSocket protocol no longer supports. log_config=None:
+        # uvicorn's records go through our masked handler. In-flight requests get shutdown_timeout to finish on
+        # SIGTERM; the children are stopped only after that, since those requests still need Rasa.
+        uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port, ws="wsproto",
+                    log_config=None, log_level=settings.log_level.lower(),
+                    timeout_graceful_shutdown=settings.shutdown_timeout)
     finally:
         if supervisor is not None:
             supervisor.stop()

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from bot import rasa_client
+from bot import rasa_client, ratelimit
+from bot.console import hub as console_hub
 from bot.settings import get_settings
 from knowledge_base import conversations, handoffs
 from knowledge_base.db import transaction
@@ -46,6 +47,14 @@ def _rejection(text: str) -> str | None:
     return None
 
 
+def _rate_limits(channel: str, sender: str, client_ip: str | None) -> dict[str, int]:
+    settings = get_settings()
+    limits = {f"sender:{channel}:{sender}": settings.rate_limit_per_minute}
+    if client_ip:
+        limits[f"ip:{client_ip}"] = settings.rate_limit_per_ip_per_minute
+    return limits
+
+
 def _store_inbound(channel: str, sender: str, text: str, external_id: str | None) -> Inbound:
     with transaction() as session:
         conversation = conversations.get_or_create(session, channel, sender)
@@ -72,8 +81,14 @@ async def handle_message(channel: str, sender: str, text: str, external_id: str 
                          client_ip: str | None = None) -> list[dict]:
     """The replies to one citizen message, in Rasa's REST format; [] for a duplicate or while an operator holds it.
 
-    ``client_ip`` (web channels) lets the actions limit dossier guessing per address, not only per sender id."""
+    Over the rate limit the message is refused (not stored) with a reply saying when to send it again.
+    ``client_ip`` (web channels) is rate-limited too, and lets the actions limit dossier guessing per address."""
     text = nfc(text).strip()
+    verdict = await run_in_threadpool(ratelimit.check, _rate_limits(channel, sender, client_ip))
+    if not verdict.allowed:
+        # Refused means not accepted: nothing is stored, and the reply asks the citizen to send it again.
+        log.info("%s message from %s refused by the rate limit", channel, sender)
+        return [{"recipient_id": sender, "text": ratelimit.refusal_text(verdict.retry_after)}]
     rejection = _rejection(text)
     if rejection is not None:
         return [{"recipient_id": sender, "text": rejection}]
@@ -81,6 +96,11 @@ async def handle_message(channel: str, sender: str, text: str, external_id: str 
         inbound = await run_in_threadpool(_store_inbound, channel, sender, text, external_id)
     except SQLAlchemyError as error:
         raise StorageUnavailable(type(error).__name__) from error
+    # The length, never the text: a message may carry names, addresses and numbers.
+    log.info("%s message from %s stored (%d chars%s)", channel, sender, len(text),
+             ", duplicate" if inbound.duplicate else ", operator holds it" if inbound.held else "")
+    if inbound.held:  # the operator's console shows it live
+        await console_hub.publish({"type": "conversation", "channel": channel, "sender": sender})
     if inbound.duplicate or inbound.held:
         return []
     try:

@@ -1,6 +1,8 @@
 """The one settings object of Trợ lý HCC, read from the environment (prefix ``HCC_``)."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +29,11 @@ class Settings:
     rasa_timeout: float = 10.0  # seconds a turn may take in Rasa (actions included) before the apology
     max_message_chars: int = 2000
     max_body_bytes: int = 16384
+    rate_limit_per_minute: int = 20  # inbound messages per (channel, sender); 0: no limit
+    rate_limit_per_ip_per_minute: int = 120  # per client address (web channels); a lobby Wi-Fi shares one
+    redis_prefix: str = "hcc:"  # keys of this deployment in a shared Redis
+    log_level: str = "INFO"
+    shutdown_timeout: int = 15  # seconds in-flight requests get on SIGTERM; above rasa_timeout
     hotline: str = "1900 558 826"
     center_name: str = "Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh"
     phone_hash_salt: str | None = None  # None: a random salt kept in var_dir
@@ -36,12 +43,35 @@ class Settings:
     lookup_limit: int = 5  # failed dossier lookups allowed per sender …
     lookup_window_minutes: int = 10  # … within this many minutes
     average_handle_minutes: int = 5  # one hotline conversation, for the expected wait
+    operator_grace_seconds: int = 120  # a held conversation whose console dropped returns to the queue after this
+    console_tick_seconds: float = 1.0  # how often the gateway checks the queue for changes and abandoned holds
+    telegram_bot_token: str | None = None  # None: the Telegram channel is off
+    telegram_webhook_url: str | None = None  # public URL of POST /webhooks/telegram; None: long polling
+    telegram_secret: str | None = None  # None: derived from the token (telegram_webhook_secret)
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_poll_timeout: int = 30  # seconds one getUpdates long poll may wait
+    telegram_send_attempts: int = 4  # tries per outgoing call on network errors and 429
+    telegram_max_retry_after: float = 60.0  # a 429 asking to wait longer than this is not retried
+    widget_history: int = 100  # messages a widget gets when it opens (and per catch-up page)
+    cookie_secure: bool = False  # staff session cookies only over HTTPS; set HCC_COOKIE_SECURE=1 behind TLS
+    session_hours: int = 12  # a staff session ends this long after its last request
+    login_limit: int = 5  # failed logins allowed per username …
+    login_ip_limit: int = 20  # … and per client address …
+    login_window_minutes: int = 15  # … within this many minutes
 
     @property
     def sqlite_path(self) -> Path | None:
         if not self.database_url.startswith("sqlite:///"):
             return None
         return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def telegram_webhook_secret(self) -> str:
+        """The X-Telegram-Bot-Api-Secret-Token: the configured one, else stable per bot token (survives restarts)."""
+        if self.telegram_secret:
+            return self.telegram_secret
+        token = (self.telegram_bot_token or "").encode()
+        return hmac.new(token, b"hcc-telegram-webhook", hashlib.sha256).hexdigest()
 
     @property
     def rasa_url(self) -> str:
@@ -73,6 +103,11 @@ def from_environ() -> Settings:
         rasa_timeout=float(_env("HCC_RASA_TIMEOUT", str(Settings.rasa_timeout))),
         max_message_chars=int(_env("HCC_MAX_MESSAGE_CHARS", str(Settings.max_message_chars))),
         max_body_bytes=int(_env("HCC_MAX_BODY_BYTES", str(Settings.max_body_bytes))),
+        rate_limit_per_minute=int(_env("HCC_RATE_LIMIT_PER_MINUTE", str(Settings.rate_limit_per_minute))),
+        rate_limit_per_ip_per_minute=int(_env("HCC_RATE_LIMIT_PER_IP_PER_MINUTE", str(Settings.rate_limit_per_ip_per_minute))),
+        redis_prefix=_env("HCC_REDIS_PREFIX", Settings.redis_prefix),
+        log_level=_env("HCC_LOG_LEVEL", Settings.log_level).upper(),
+        shutdown_timeout=int(_env("HCC_SHUTDOWN_TIMEOUT", str(Settings.shutdown_timeout))),
         hotline=_env("HCC_HOTLINE", Settings.hotline),
         center_name=_env("HCC_CENTER_NAME", Settings.center_name),
         phone_hash_salt=_env("HCC_PHONE_SALT"),
@@ -82,6 +117,22 @@ def from_environ() -> Settings:
         lookup_limit=int(_env("HCC_LOOKUP_LIMIT", str(Settings.lookup_limit))),
         lookup_window_minutes=int(_env("HCC_LOOKUP_WINDOW_MINUTES", str(Settings.lookup_window_minutes))),
         average_handle_minutes=int(_env("HCC_AVERAGE_HANDLE_MINUTES", str(Settings.average_handle_minutes))),
+        operator_grace_seconds=int(_env("HCC_OPERATOR_GRACE_SECONDS", str(Settings.operator_grace_seconds))),
+        console_tick_seconds=float(_env("HCC_CONSOLE_TICK_SECONDS", str(Settings.console_tick_seconds))),
+        # Telegram's own variable names are accepted too, as the bot's deployment guides use them.
+        telegram_bot_token=_env("HCC_TELEGRAM_BOT_TOKEN", _env("TELEGRAM_BOT_TOKEN")),
+        telegram_webhook_url=_env("HCC_TELEGRAM_WEBHOOK_URL", _env("TELEGRAM_WEBHOOK_URL")),
+        telegram_secret=_env("HCC_TELEGRAM_SECRET"),
+        telegram_api_url=_env("HCC_TELEGRAM_API_URL", Settings.telegram_api_url).rstrip("/"),
+        telegram_poll_timeout=int(_env("HCC_TELEGRAM_POLL_TIMEOUT", str(Settings.telegram_poll_timeout))),
+        telegram_send_attempts=int(_env("HCC_TELEGRAM_SEND_ATTEMPTS", str(Settings.telegram_send_attempts))),
+        telegram_max_retry_after=float(_env("HCC_TELEGRAM_MAX_RETRY_AFTER", str(Settings.telegram_max_retry_after))),
+        widget_history=int(_env("HCC_WIDGET_HISTORY", str(Settings.widget_history))),
+        cookie_secure=_env("HCC_COOKIE_SECURE", "0").lower() in ("1", "true", "yes"),
+        session_hours=int(_env("HCC_SESSION_HOURS", str(Settings.session_hours))),
+        login_limit=int(_env("HCC_LOGIN_LIMIT", str(Settings.login_limit))),
+        login_ip_limit=int(_env("HCC_LOGIN_IP_LIMIT", str(Settings.login_ip_limit))),
+        login_window_minutes=int(_env("HCC_LOGIN_WINDOW_MINUTES", str(Settings.login_window_minutes))),
     )
 
 

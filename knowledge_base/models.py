@@ -206,6 +206,19 @@ class Handoff(Base):
     created_at = Column(DateTime, nullable=False, default=utcnow)
     taken_at = Column(DateTime)
     closed_at = Column(DateTime)
+    operator_seen_at = Column(DateTime)  # the holder's console last showed it was connected (grace period)
+
+
+class HandoffNote(Base):
+    """An internal note on a handoff: staff only, never shown to the citizen."""
+
+    __tablename__ = "handoff_notes"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False, index=True)
+    staff_id = Column(ForeignKey("staff_users.id"), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
 class Ticket(Base):
@@ -225,6 +238,8 @@ class Ticket(Base):
     conversation_id = Column(ForeignKey("conversations.id"))
     assigned_to = Column(ForeignKey("staff_users.id"))
     due_at = Column(DateTime)
+    preferred_time = Column(Text)  # callbacks: when the citizen would like to be called
+    callback_outcome = Column(String(16))  # callbacks: called | unreachable
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -267,6 +282,35 @@ class StaffUser(Base):
     password_hash = Column(Text, nullable=False)
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class StaffSession(Base):
+    """A signed-in staff browser: only the token's hash is stored, so a leaked table opens no session."""
+
+    __tablename__ = "staff_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    staff_id = Column(ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    client = Column(String(64))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    last_seen_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False)
+
+
+class CannedReply(Base):
+    """A ready-made operator reply, managed by administrators."""
+
+    __tablename__ = "canned_replies"
+
+    id = Column(Integer, primary_key=True)
+    title = Column(String(120), nullable=False)
+    text = Column(Text, nullable=False)
+    position = Column(Integer, nullable=False, default=0)
+    updated_by = Column(String(64))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
 
 class AuditLog(Base):
