@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot import assets, auth, rasa_client
-from bot.channels import rest, telegram, widget
+from bot.channels import rest, telegram, widget, zalo
 from bot.console import api as console_api, socket as console_socket, ticker as console_ticker
 from bot.console import canned, pages, tickets
 from bot.settings import get_settings
@@ -58,13 +58,13 @@ async def server_error(request: Request, error: Exception) -> JSONResponse:
 
 @asynccontextmanager
 async def lifespan(app: Starlette):
-    async with telegram.running(app), console_ticker.running(app):
+    async with telegram.running(app), zalo.running(app), console_ticker.running(app):
         yield
     await rasa_client.close()
 
 
 def create_app() -> Starlette:
-    return Starlette(routes=[Route("/health", health), Route("/ready", ready), *rest.routes, *telegram.routes,
+    return Starlette(routes=[Route("/health", health), Route("/ready", ready), *rest.routes, *telegram.routes, *zalo.routes,
                              *widget.routes, *assets.routes, *console_api.routes, *console_socket.routes,
                              *auth.routes, *pages.routes, *tickets.routes, *canned.routes],
                      lifespan=lifespan, exception_handlers={500: server_error})

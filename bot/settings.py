@@ -52,12 +52,26 @@ class Settings:
     telegram_poll_timeout: int = 30  # seconds one getUpdates long poll may wait
     telegram_send_attempts: int = 4  # tries per outgoing call on network errors and 429
     telegram_max_retry_after: float = 60.0  # a 429 asking to wait longer than this is not retried
+    zalo_app_id: str | None = None  # the Zalo app linked to the Official Account; None (or no OA secret): Zalo off
+    zalo_app_secret: str | None = None  # the app's secret key, sent when refreshing the OA access token
+    zalo_oa_secret: str | None = None  # the OA secret key: signs the webhook events (X-ZEvent-Signature)
+    zalo_access_token: str | None = None  # first OA access token; the rotated pair is kept in var_dir/zalo_tokens.json
+    zalo_refresh_token: str | None = None  # first refresh token (single use: Zalo returns a new one each refresh)
+    zalo_api_url: str = "https://openapi.zalo.me"
+    zalo_oauth_url: str = "https://oauth.zaloapp.com"
+    zalo_event_max_age: int = 7200  # seconds an event stays acceptable; Zalo retries a failed webhook for ~1.8 h
+    zalo_send_attempts: int = 4  # tries per message on network errors and Zalo's rate limit (-32)
+    zalo_token_margin: int = 3600  # refresh the access token this many seconds before it expires
+    zalo_ack_seconds: float = 1.5  # Zalo wants the webhook's 200 within 2 s; the turn goes on after it
     widget_history: int = 100  # messages a widget gets when it opens (and per catch-up page)
     cookie_secure: bool = False  # staff session cookies only over HTTPS; set HCC_COOKIE_SECURE=1 behind TLS
     session_hours: int = 12  # a staff session ends this long after its last request
     login_limit: int = 5  # failed logins allowed per username …
     login_ip_limit: int = 20  # … and per client address …
     login_window_minutes: int = 15  # … within this many minutes
+    live_check_seconds: float = 0.5  # how often each process checks for published FAQ/catalogue changes
+    admin_upload_max_bytes: int = 20_000_000  # a catalogue file uploaded at /admin
+    nlu_inbox_file: Path = PROJECT_ROOT / "data" / "nlu_inbox.yml"  # training examples added from the learning inbox
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -127,12 +141,27 @@ def from_environ() -> Settings:
         telegram_poll_timeout=int(_env("HCC_TELEGRAM_POLL_TIMEOUT", str(Settings.telegram_poll_timeout))),
         telegram_send_attempts=int(_env("HCC_TELEGRAM_SEND_ATTEMPTS", str(Settings.telegram_send_attempts))),
         telegram_max_retry_after=float(_env("HCC_TELEGRAM_MAX_RETRY_AFTER", str(Settings.telegram_max_retry_after))),
+        # Zalo's own names (ZALO_APP_ID …) are accepted too, as for Telegram.
+        zalo_app_id=_env("HCC_ZALO_APP_ID", _env("ZALO_APP_ID")),
+        zalo_app_secret=_env("HCC_ZALO_APP_SECRET", _env("ZALO_APP_SECRET")),
+        zalo_oa_secret=_env("HCC_ZALO_OA_SECRET", _env("ZALO_OA_SECRET")),
+        zalo_access_token=_env("HCC_ZALO_ACCESS_TOKEN", _env("ZALO_ACCESS_TOKEN")),
+        zalo_refresh_token=_env("HCC_ZALO_REFRESH_TOKEN", _env("ZALO_REFRESH_TOKEN")),
+        zalo_api_url=_env("HCC_ZALO_API_URL", Settings.zalo_api_url).rstrip("/"),
+        zalo_oauth_url=_env("HCC_ZALO_OAUTH_URL", Settings.zalo_oauth_url).rstrip("/"),
+        zalo_event_max_age=int(_env("HCC_ZALO_EVENT_MAX_AGE", str(Settings.zalo_event_max_age))),
+        zalo_send_attempts=int(_env("HCC_ZALO_SEND_ATTEMPTS", str(Settings.zalo_send_attempts))),
+        zalo_token_margin=int(_env("HCC_ZALO_TOKEN_MARGIN", str(Settings.zalo_token_margin))),
+        zalo_ack_seconds=float(_env("HCC_ZALO_ACK_SECONDS", str(Settings.zalo_ack_seconds))),
         widget_history=int(_env("HCC_WIDGET_HISTORY", str(Settings.widget_history))),
         cookie_secure=_env("HCC_COOKIE_SECURE", "0").lower() in ("1", "true", "yes"),
         session_hours=int(_env("HCC_SESSION_HOURS", str(Settings.session_hours))),
         login_limit=int(_env("HCC_LOGIN_LIMIT", str(Settings.login_limit))),
         login_ip_limit=int(_env("HCC_LOGIN_IP_LIMIT", str(Settings.login_ip_limit))),
         login_window_minutes=int(_env("HCC_LOGIN_WINDOW_MINUTES", str(Settings.login_window_minutes))),
+        live_check_seconds=float(_env("HCC_LIVE_CHECK_SECONDS", str(Settings.live_check_seconds))),
+        admin_upload_max_bytes=int(_env("HCC_ADMIN_UPLOAD_MAX_BYTES", str(Settings.admin_upload_max_bytes))),
+        nlu_inbox_file=Path(_env("HCC_NLU_INBOX_FILE", str(Settings.nlu_inbox_file))),
     )
 
 

@@ -32,7 +32,9 @@ def stack_env(workdir: Path) -> dict[str, str]:
     """The environment of a stack whose SQLite database and var/ live in ``workdir``."""
     env = os.environ.copy()
     env.update({"HCC_DATABASE_URL": f"sqlite:///{workdir / 'hcc.db'}", "HCC_VAR_DIR": str(workdir / "var"),
-                "RASA_TELEMETRY_ENABLED": "false"})
+                "RASA_TELEMETRY_ENABLED": "false",
+                # Every turn comes from 127.0.0.1: the inbound limits have their own tests.
+                "HCC_RATE_LIMIT_PER_MINUTE": "0", "HCC_RATE_LIMIT_PER_IP_PER_MINUTE": "0"})
     return env
 
 

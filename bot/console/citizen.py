@@ -5,7 +5,7 @@ import logging
 
 from starlette.applications import Starlette
 
-from bot.channels import telegram
+from bot.channels import telegram, zalo
 from bot.console import hub
 
 log = logging.getLogger(__name__)
@@ -18,13 +18,16 @@ def _telegram(app: Starlette):
 
 async def send(app: Starlette, channel: str, sender: str, messages: list[dict]) -> None:
     """Push stored messages (``delivery.outbound`` dicts) to the citizen: the widget reads them from the
-    database on every instance; Telegram gets them through the Bot API. REST has no push: they stay stored."""
+    database on every instance; Telegram and Zalo get them through their APIs. REST has no push: they stay stored."""
     if channel == "widget":
         await hub.publish({"type": "citizen", "channel": channel, "sender": sender})
     elif channel == "telegram":
         for message in messages:
             if not await telegram.deliver(sender, {"text": message["text"], "buttons": message.get("buttons") or []}):
                 log.error("an operator-side message to a Telegram chat is stored but was not sent")
+    elif channel == "zalo":
+        for message in messages:  # a refusal (outside the consultation window) is noted in the conversation
+            await zalo.deliver(sender, {"text": message["text"], "buttons": message.get("buttons") or []})
 
 
 async def typing(app: Starlette, channel: str, sender: str, on: bool) -> None:
