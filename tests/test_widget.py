@@ -267,3 +267,25 @@ def test_deliver_passes_the_operator_typing_on_and_nothing_else_that_is_not_a_st
         client.portal.call(delivery.deliver, "widget", CONVERSATION, {"type": "ready", "text": "<script>"})
         client.portal.call(delivery.deliver, "widget", CONVERSATION, {"text": "chưa lưu, không có id"})
         nothing_more(ws)
+
+
+def test_the_citizen_typing_reaches_the_consoles(client):
+    from bot.console import hub
+
+    heard: list[dict] = []
+
+    async def listener(event: dict) -> None:
+        heard.append(event)
+
+    hub.subscribe(listener)
+    try:
+        with client.websocket_connect("/ws/widget") as ws:
+            ws.send_json({"type": "typing", "on": True})  # before hello: no conversation, nothing published
+            hello(ws)
+            ws.send_json({"type": "typing", "on": True})
+            ws.send_json({"type": "ping"})
+            until(ws, lambda frame: frame["type"] == "pong")
+    finally:
+        hub.unsubscribe(listener)
+    assert [e for e in heard if e["type"] == "typing"] == [
+        {"type": "typing", "author": "citizen", "channel": "widget", "sender": CONVERSATION, "on": True}]

@@ -19,6 +19,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bot import delivery, router
+from bot.console import hub
 from bot.settings import get_settings
 
 CHANNEL = "widget"
@@ -105,8 +106,12 @@ async def _frame(socket: _Socket, text: str | None, data: bytes | None) -> None:
         await _message(socket, frame)
     elif kind == "ping":
         await socket.send({"type": "pong"})
+    elif kind == "typing":
+        if socket.conversation is not None:  # only after hello; an operator's console shows it
+            await hub.publish({"type": "typing", "author": "citizen", "channel": CHANNEL,
+                               "sender": socket.conversation, "on": bool(frame.get("on"))})
     else:
-        await socket.error('Khung tin phải là đối tượng JSON có "type" là "hello", "message" hoặc "ping".')
+        await socket.error('Khung tin phải là đối tượng JSON có "type" là "hello", "message", "typing" hoặc "ping".')
 
 
 async def _hello(socket: _Socket, frame: dict) -> None:

@@ -286,6 +286,21 @@
   }
   input.addEventListener("input", grow);
 
+  // The operator sees that the citizen is typing: on at most every 3 s, off after 4 s idle or on send.
+  var typingSentAt = 0, typingIdle = null;
+  function sendTyping(on) {
+    if (!ready) { return; }
+    socket.send(JSON.stringify({ type: "typing", on: on }));
+    typingSentAt = on ? Date.now() : 0;
+  }
+  input.addEventListener("input", function () {
+    if (!input.value.trim()) { return; }
+    if (Date.now() - typingSentAt > 3000) { sendTyping(true); }
+    clearTimeout(typingIdle);
+    typingIdle = setTimeout(function () { sendTyping(false); }, 4000);
+  });
+  form.addEventListener("submit", function () { clearTimeout(typingIdle); if (typingSentAt) { sendTyping(false); } });
+
   // ---- the socket: hello with the last id seen, so a reconnect brings what was missed ----
   function setStatus(text, offline) {
     status.textContent = text;
