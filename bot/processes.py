@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.rasa_stores import lock_store, tracker_store
 from bot.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,10 @@ def write_endpoints(settings: Settings) -> Path:
     """endpoints.yml with the configured action server port, written under var/ for this run."""
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
     endpoints["action_endpoint"] = {**(endpoints.get("action_endpoint") or {}), "url": f"{settings.action_url}/webhook"}
+    for name, store in (("tracker_store", tracker_store(settings.resolved_database_url)),
+                        ("lock_store", lock_store(settings.redis_url, settings.redis_prefix))):
+        if store is not None:
+            endpoints[name] = store
     path = settings.var_dir / f"endpoints-{settings.rasa_port}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(endpoints, allow_unicode=True), encoding="utf-8")

@@ -54,3 +54,44 @@ def test_without_a_model_hcc_run_tells_the_user_to_train(hcc_env, monkeypatch):
     result = CliRunner().invoke(main, ["run"])
     assert result.exit_code == 2
     assert "hcc train" in result.output and "Chưa có mô hình" in result.output
+
+
+def test_on_postgresql_and_redis_rasa_shares_trackers_and_locks(tmp_path, monkeypatch):
+    """Several Rasa instances continue each other's conversations: SQL tracker store, Redis lock store."""
+    import asyncio
+    import os
+
+    import pytest
+    from rasa.core.lock_store import LockStore, RedisLockStore
+    from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+    from rasa.core.utils import AvailableEndpoints
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+
+    postgres, redis_url = os.environ.get("HCC_TEST_POSTGRES_URL"), os.environ.get("HCC_TEST_REDIS_URL")
+    if not (postgres and redis_url):
+        if os.environ.get("CI") == "true":
+            pytest.fail("needs HCC_TEST_POSTGRES_URL and HCC_TEST_REDIS_URL (set by .ci/run)")
+        pytest.skip("needs HCC_TEST_POSTGRES_URL and HCC_TEST_REDIS_URL")
+    monkeypatch.setenv("HCC_DATABASE_URL", postgres)
+    monkeypatch.setenv("HCC_REDIS_URL", redis_url)
+    monkeypatch.setenv("HCC_VAR_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        endpoints = AvailableEndpoints.read_endpoints(str(write_endpoints(get_settings())))
+    finally:
+        get_settings.cache_clear()
+    domain = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+    store = TrackerStore.create(endpoints.tracker_store, domain)
+    locks = LockStore.create(endpoints.lock_store)
+    assert isinstance(store, SQLTrackerStore) and isinstance(locks, RedisLockStore)
+
+    async def round_trip() -> list[str]:
+        sender = f"test-{time.time_ns()}"
+        tracker = await store.get_or_create_tracker(sender)
+        tracker.update(UserUttered("xin chào"))
+        await store.save(tracker)
+        again = await TrackerStore.create(endpoints.tracker_store, domain).retrieve(sender)  # another instance
+        return [e.text for e in again.events if isinstance(e, UserUttered)]
+
+    assert asyncio.run(round_trip()) == ["xin chào"]
