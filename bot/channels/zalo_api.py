@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 TOKEN_ERRORS = frozenset({-216, -220})  # access token invalid / expired or removed
 WINDOW_ERRORS = frozenset({-230, -232})  # no interaction from the user within the consultation window
 RATE_LIMIT_ERRORS = frozenset({-32})  # the app called the API too often
+REFUSAL_PAUSE = 60.0  # seconds before a refused refresh token is tried again
 
 
 class SendFailed(Exception):
@@ -42,6 +43,7 @@ class Connection:
     settings: Settings
     tokens: Tokens
     renewing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    refused: tuple[str, float] | None = None  # the refresh token Zalo last refused, and when
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
 
 
@@ -55,7 +57,14 @@ async def renew(connection: Connection, stale: str) -> None:
         if stored.access_token != stale and not stored.expiring(settings.zalo_token_margin):
             connection.tokens = stored  # another process on this host renewed it
             return
-        connection.tokens = await zalo_tokens.refresh(connection.http, settings, stored)
+        if connection.refused is not None and connection.refused[0] == stored.refresh_token \
+                and time.monotonic() - connection.refused[1] < REFUSAL_PAUSE:
+            raise RefreshFailed("Zalo vừa từ chối refresh token này")  # no hammering with every reply
+        try:
+            connection.tokens = await zalo_tokens.refresh(connection.http, settings, stored)
+        except RefreshFailed:
+            connection.refused = (stored.refresh_token, time.monotonic())
+            raise
         expires_at = connection.tokens.expires_at
         log.info("Zalo: access token renewed (valid for %.1f h)", ((expires_at or time.time()) - time.time()) / 3600)
 

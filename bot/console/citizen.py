@@ -16,18 +16,23 @@ def _telegram(app: Starlette):
     return application if application is not None and application.running else None
 
 
-async def send(app: Starlette, channel: str, sender: str, messages: list[dict]) -> None:
+async def send(app: Starlette, channel: str, sender: str, messages: list[dict]) -> bool:
     """Push stored messages (``delivery.outbound`` dicts) to the citizen: the widget reads them from the
-    database on every instance; Telegram and Zalo get them through their APIs. REST has no push: they stay stored."""
+    database on every instance; Telegram and Zalo get them through their APIs. REST has no push: they stay stored.
+    False when Telegram or Zalo did not take one of them (the dossier notifier retries then)."""
+    sent = True
     if channel == "widget":
         await hub.publish({"type": "citizen", "channel": channel, "sender": sender})
     elif channel == "telegram":
         for message in messages:
             if not await telegram.deliver(sender, {"text": message["text"], "buttons": message.get("buttons") or []}):
-                log.error("an operator-side message to a Telegram chat is stored but was not sent")
+                log.error("a message to a Telegram chat is stored but was not sent")
+                sent = False
     elif channel == "zalo":
         for message in messages:  # a refusal (outside the consultation window) is noted in the conversation
-            await zalo.deliver(sender, {"text": message["text"], "buttons": message.get("buttons") or []})
+            if not await zalo.deliver(sender, {"text": message["text"], "buttons": message.get("buttons") or []}):
+                sent = False
+    return sent
 
 
 async def typing(app: Starlette, channel: str, sender: str, on: bool) -> None:
