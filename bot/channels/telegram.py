@@ -25,10 +25,12 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 from knowledge_base.office_time import office_hours_text
 from bot import router
 from bot.channels import telegram_buttons
+from bot.channels.chat_text import GREETING, chunks, non_text_reply
 from bot.channels.telegram_retry import with_retries
 from bot.settings import Settings, get_settings
 from knowledge_base import conversations
 from knowledge_base.db import transaction
+from knowledge_base.dossier_notifications import UNSUBSCRIBE_PAYLOAD
 from knowledge_base.tracking_code import EXAMPLE
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,6 @@ CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "callback_query"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TEXT_MAX = 4096  # characters in one Telegram message
-GREETING = "xin chào"  # /start is a greeting: the bot's own greeting answers it
 
 _chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 _live: Application | None = None  # the running channel of this process, for deliver()
@@ -51,6 +52,7 @@ def help_text() -> str:
             f"“làm hộ chiếu cần giấy tờ gì?”, “lệ phí cấp lại căn cước”, hoặc bấm các nút gợi ý.\n\n"
             f"/tracuu <mã hồ sơ> — tra cứu tình trạng hồ sơ (ví dụ: /tracuu {EXAMPLE})\n"
             f"/hotline — số đường dây nóng và giờ làm việc của tổng đài\n"
+            f"/huy — ngừng nhận thông báo về hồ sơ đã đăng ký theo dõi\n"
             f"/help — xem lại hướng dẫn này\n\n"
             f"Anh/chị cũng có thể nhắn “gặp tổng đài viên” để được hỗ trợ trực tiếp.")
 
@@ -65,26 +67,11 @@ def tracuu_usage_text() -> str:
     return (f"Anh/chị vui lòng gửi kèm mã hồ sơ in trên giấy tiếp nhận, ví dụ: /tracuu {EXAMPLE}")
 
 
-def non_text_reply() -> str:
-    return "Hiện em chỉ đọc được tin nhắn chữ. Anh/chị vui lòng nhập câu hỏi bằng chữ giúp em."
-
-
 def stale_button_reply() -> str:
     return "Lựa chọn này đã cũ. Anh/chị vui lòng nhập lại câu hỏi giúp em."
 
 
 # --- sending ------------------------------------------------------------------------------------
-
-def chunks(text: str, limit: int = TEXT_MAX) -> list[str]:
-    """``text`` in pieces Telegram accepts, cut at line breaks where possible."""
-    pieces: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        cut = cut if cut > 0 else limit
-        pieces.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    return pieces + ([text] if text else [])
-
 
 async def send_replies(bot: Bot, chat: str, replies: list[dict]) -> int:
     """Rasa-format replies as Telegram messages, buttons as an inline keyboard under the reply's last piece.
@@ -94,7 +81,7 @@ async def send_replies(bot: Bot, chat: str, replies: list[dict]) -> int:
     for reply in replies:
         markup = telegram_buttons.keyboard(reply.get("buttons") or [])
         text = str(reply.get("text") or reply.get("image") or ("Mời anh/chị chọn:" if markup else ""))
-        pieces = chunks(text)
+        pieces = chunks(text, TEXT_MAX)
         try:
             for index, piece in enumerate(pieces):
                 last = index == len(pieces) - 1
@@ -182,6 +169,10 @@ async def on_tracuu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _answer_locally(update, context, update.effective_message.text or "/tracuu", tracuu_usage_text())
 
 
+async def on_huy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _route(update, context, UNSUBSCRIBE_PAYLOAD)  # the unsubscribe intent itself: no guessing
+
+
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _route(update, context, update.effective_message.text)
 
@@ -221,6 +212,7 @@ def build_application(settings: Settings) -> Application:
         CommandHandler("help", on_help),
         CommandHandler("hotline", on_hotline),
         CommandHandler("tracuu", on_tracuu),
+        CommandHandler("huy", on_huy),
         MessageHandler(filters.TEXT & ~filters.COMMAND, on_text),
         MessageHandler(filters.COMMAND, on_help),  # an unknown command: show what the bot understands
         MessageHandler(filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, on_non_text),

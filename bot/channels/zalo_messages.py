@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.channels.telegram import chunks
+from bot.channels.chat_text import chunks
 
 log = logging.getLogger(__name__)
 
