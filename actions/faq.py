@@ -9,6 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers
+from actions.learning import note_for_learning
 from actions.procedure_cache import procedures
 from bot.settings import get_settings
 from knowledge_base.faq_search import FaqItem, FaqMatch, shared_faq
@@ -64,6 +65,7 @@ class ActionOutOfScope(Action):
         answered = answer_from_faq(dispatcher, tracker)
         if answered is not None:
             return answered
+        note_for_learning(tracker, "out_of_scope")
         hotline = get_settings().hotline
         dispatcher.utter_message(
             text=(
@@ -83,6 +85,7 @@ class ActionFallback(Action):
         answered = answer_from_faq(dispatcher, tracker)
         if answered is not None:
             return answered
+        note_for_learning(tracker, "fallback")
         turns = int(tracker.get_slot("low_confidence_turns") or 0) + 1
         if turns >= LOW_CONFIDENCE_LIMIT:
             dispatcher.utter_message(

@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers
 from actions.faq import answer_from_faq, faq_reply, typed_text
+from actions.learning import note_for_learning
 from actions.procedure_cache import procedures
 from bot.settings import get_settings
 from knowledge_base.catalogue import shared_search
@@ -188,6 +189,7 @@ class ActionAnswerProcedure(Action):
             self._offer(dispatcher, f"Anh/chị muốn hỏi {ASKED_ABOUT[question]} của thủ tục nào ạ?", candidates)
             return events
         if verdict == "suggest":
+            note_for_learning(tracker, "low_confidence")
             self._offer(
                 dispatcher,
                 f"Em chưa tìm thấy thủ tục đúng như anh/chị hỏi. Có phải anh/chị muốn hỏi một trong các thủ tục sau? "
@@ -196,6 +198,7 @@ class ActionAnswerProcedure(Action):
             )
             return events
         if words:
+            note_for_learning(tracker, "not_found")
             dispatcher.utter_message(
                 text=f"Em chưa tìm thấy thủ tục «{words}» trong danh mục. Anh/chị thử gọi tên khác của thủ tục, "
                 f"hoặc gọi đường dây nóng {hotline} để được hướng dẫn."

@@ -148,3 +148,15 @@ def test_complaint_contact_reads_name_and_phone_or_anonymity():
     assert parse_contact("Tên: Nguyễn Văn An, sđt 0912 345 678") == '{"name": "Nguyễn Văn An", "phone": "0912345678"}'
     assert parse_contact("ẩn danh") == "-" and parse_contact("không") == "-"
     assert parse_contact("Nguyễn Văn An") is None
+
+
+def test_a_misunderstood_message_lands_in_the_learning_inbox_once_typed_not_clicked(demo, session):
+    from actions.faq import ActionFallback
+    from knowledge_base.models import LearningItem
+
+    message = tracker("zzqx thủ tục gì đó lạ", "nlu_fallback", sender="rest:learner")
+    message.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 1.0}, {"name": "ask_fee", "confidence": 0.2}]
+    run(ActionFallback(), message)
+    run(ActionFallback(), tracker("/request_human", "nlu_fallback", sender="rest:learner"))
+    [item] = session.scalars(select(LearningItem)).all()
+    assert (item.kind, item.text, item.intent) == ("fallback", "zzqx thủ tục gì đó lạ", "ask_fee")
