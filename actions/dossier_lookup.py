@@ -10,27 +10,17 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import latest_text, unavailable
+from actions.dossier_subscription import SUBSCRIBE_BUTTON, subscribe_now
 from actions.dossiers import DossierStatus, dossier_source
 from bot.settings import get_settings
 from knowledge_base import form_input, ratelimit
+from knowledge_base.dossier_labels import DELIVERY_LABELS, STATUS_LABELS
+from knowledge_base.dossier_notifications import FINAL_STATUSES
 from knowledge_base.db import transaction
 from knowledge_base.office_time import local
 from knowledge_base.tracking_code import EXAMPLE, find_tracking_codes
 from nlu.phone import LAST4
 
-STATUS_LABELS = {
-    "da_tiep_nhan": "Đã tiếp nhận",
-    "dang_xu_ly": "Đang giải quyết",
-    "cho_bo_sung": "Chờ công dân bổ sung hồ sơ",
-    "da_co_ket_qua": "Đã có kết quả, chờ trả",
-    "da_tra_ket_qua": "Đã trả kết quả",
-    "tu_choi": "Từ chối giải quyết",
-}
-DELIVERY_LABELS = {
-    "quay": "nhận trực tiếp tại bộ phận một cửa",
-    "buu_chinh": "trả qua dịch vụ bưu chính",
-    "truc_tuyen": "trả trực tuyến qua Cổng dịch vụ công",
-}
 FINISHED = ("da_co_ket_qua", "da_tra_ket_qua", "tu_choi")
 
 
@@ -171,8 +161,18 @@ class ActionConfirmPhone(Action):
             dispatcher.utter_message(text=unavailable())
             return []
         delivery = DELIVERY_LABELS.get(details.result_delivery or "", "chưa có thông tin")
-        dispatcher.utter_message(text=(
-            f"Đã xác nhận. Hồ sơ {code}\nNgười nộp: {details.applicant_name or 'chưa có thông tin'}\n"
-            f"Hình thức nhận kết quả: {delivery}"))
-        return []
+        text = (f"Đã xác nhận. Hồ sơ {code}\nNgười nộp: {details.applicant_name or 'chưa có thông tin'}\n"
+                f"Hình thức nhận kết quả: {delivery}")
+        verified = [SlotSet("verified_dossier", code), SlotSet("subscribe_pending", False)]
+        if tracker.get_slot("subscribe_pending"):  # the citizen asked to be notified before the check
+            dispatcher.utter_message(text=text)
+            try:
+                subscribe_now(dispatcher, tracker, code)
+            except Exception:
+                dispatcher.utter_message(text=unavailable())
+            return verified
+        status = dossier_source().status(code)
+        still_moving = status is not None and status.status not in FINAL_STATUSES
+        dispatcher.utter_message(text=text, buttons=[SUBSCRIBE_BUTTON] if still_moving else [])
+        return verified
 

@@ -1,7 +1,7 @@
 """Where dossier status comes from: one interface, with the knowledge base's table behind it today.
 
 A real one-stop system (Hệ thống thông tin giải quyết TTHC) replaces ``KnowledgeBaseDossiers`` by
-another class with the same two methods; the actions only see ``DossierSource``.
+another class with the same three methods; the actions and the gateway's sync job only see ``DossierSource``.
 """
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from knowledge_base import catalogue
+from knowledge_base import catalogue, dossier_status
 from knowledge_base.db import session_factory
+from knowledge_base.dossier_notifications import DossierChange
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class DossierSource(Protocol):
     def details(self, tracking_code: str, phone_last4: str) -> DossierDetails | None:
         """Personal details, only when ``phone_last4`` matches the applicant's phone."""
 
+    def changed_since(self, since: datetime | None) -> list[DossierChange]:
+        """Dossiers whose status may have changed at or after ``since`` (UTC; every one when None), for the sync job."""
+
 
 class KnowledgeBaseDossiers:
     """Dossiers imported into the knowledge base (the demo table, or a nightly export)."""
@@ -64,6 +68,10 @@ class KnowledgeBaseDossiers:
             if not hmac.compare_digest(dossier.phone_last4, phone_last4):
                 return None
             return DossierDetails(applicant_name=dossier.applicant_name, result_delivery=dossier.result_delivery)
+
+    def changed_since(self, since: datetime | None) -> list[DossierChange]:
+        with session_factory()() as session:
+            return dossier_status.changed_since(session, since)
 
 
 def dossier_source() -> DossierSource:

@@ -11,10 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot import assets, auth, rasa_client
+from bot import assets, auth, dossier_notifier, rasa_client
 from bot.channels import rest, telegram, widget, zalo
 from bot.console import api as console_api, socket as console_socket, ticker as console_ticker
-from bot.console import canned, pages, tickets
+from bot.console import canned, notifications, pages, tickets
+from bot.console import learning as learning_inbox, reports as report_pages
+from bot.console import knowledge as knowledge_admin
 from bot.settings import get_settings
 from knowledge_base import catalogue
 from knowledge_base.db import session_factory
@@ -58,7 +60,7 @@ async def server_error(request: Request, error: Exception) -> JSONResponse:
 
 @asynccontextmanager
 async def lifespan(app: Starlette):
-    async with telegram.running(app), zalo.running(app), console_ticker.running(app):
+    async with telegram.running(app), zalo.running(app), console_ticker.running(app), dossier_notifier.running(app):
         yield
     await rasa_client.close()
 
@@ -66,5 +68,7 @@ async def lifespan(app: Starlette):
 def create_app() -> Starlette:
     return Starlette(routes=[Route("/health", health), Route("/ready", ready), *rest.routes, *telegram.routes, *zalo.routes,
                              *widget.routes, *assets.routes, *console_api.routes, *console_socket.routes,
-                             *auth.routes, *pages.routes, *tickets.routes, *canned.routes],
+                             *auth.routes, *pages.routes, *tickets.routes, *canned.routes,
+                             *learning_inbox.routes, *report_pages.routes, *notifications.routes,
+                             *knowledge_admin.routes],
                      lifespan=lifespan, exception_handlers={500: server_error})

@@ -69,6 +69,10 @@ class Settings:
     login_limit: int = 5  # failed logins allowed per username …
     login_ip_limit: int = 20  # … and per client address …
     login_window_minutes: int = 15  # … within this many minutes
+    dossier_sync_seconds: float = 60.0  # how often the gateway polls the dossier adapter for status changes; 0: never
+    notify_tick_seconds: float = 2.0  # how often the gateway sends due dossier notifications
+    notify_attempts: int = 6  # tries per dossier notification before it is marked failed
+    notify_retry_seconds: float = 30.0  # wait before the second try; doubles with each further try (at most 1 h)
     live_check_seconds: float = 0.5  # how often each process checks for published FAQ/catalogue changes
     admin_upload_max_bytes: int = 20_000_000  # a catalogue file uploaded at /admin
     nlu_inbox_file: Path = PROJECT_ROOT / "data" / "nlu_inbox.yml"  # training examples added from the learning inbox
@@ -159,6 +163,10 @@ def from_environ() -> Settings:
         login_limit=int(_env("HCC_LOGIN_LIMIT", str(Settings.login_limit))),
         login_ip_limit=int(_env("HCC_LOGIN_IP_LIMIT", str(Settings.login_ip_limit))),
         login_window_minutes=int(_env("HCC_LOGIN_WINDOW_MINUTES", str(Settings.login_window_minutes))),
+        dossier_sync_seconds=float(_env("HCC_DOSSIER_SYNC_SECONDS", str(Settings.dossier_sync_seconds))),
+        notify_tick_seconds=float(_env("HCC_NOTIFY_TICK_SECONDS", str(Settings.notify_tick_seconds))),
+        notify_attempts=int(_env("HCC_NOTIFY_ATTEMPTS", str(Settings.notify_attempts))),
+        notify_retry_seconds=float(_env("HCC_NOTIFY_RETRY_SECONDS", str(Settings.notify_retry_seconds))),
         live_check_seconds=float(_env("HCC_LIVE_CHECK_SECONDS", str(Settings.live_check_seconds))),
         admin_upload_max_bytes=int(_env("HCC_ADMIN_UPLOAD_MAX_BYTES", str(Settings.admin_upload_max_bytes))),
         nlu_inbox_file=Path(_env("HCC_NLU_INBOX_FILE", str(Settings.nlu_inbox_file))),

@@ -9,6 +9,7 @@ import click
 
 from knowledge_base import catalogue
 from knowledge_base.db import session_factory, transaction
+from knowledge_base.faq_cli import faq
 from knowledge_base.importers.batch import read_path, store
 from knowledge_base.records import BadRecord
 
@@ -29,17 +30,50 @@ def kb() -> None:
     """Cơ sở tri thức: danh mục thủ tục, câu hỏi thường gặp, hồ sơ."""
 
 
+kb.add_command(faq)
+
+
 @kb.command("import")
 @click.argument("path", type=click.Path(path_type=Path))
-def import_(path: Path) -> None:
+@click.option("--dry-run", is_flag=True, help="Chỉ xem trước thủ tục mới / thay đổi, không ghi gì.")
+def import_(path: Path, dry_run: bool) -> None:
     """Nhập dữ liệu từ PATH (tệp hoặc thư mục; tự nhận định dạng)."""
+    from knowledge_base import catalogue_admin
+
     try:
         batch = read_path(path)
+        if dry_run:
+            preview = catalogue_admin.dry_run(session_factory(), batch).as_dict()
+            counts = preview["counts"]
+            click.echo(f"Xem trước (chưa ghi): thủ tục mới {counts['new']}, thay đổi {counts['changed']}, "
+                       f"không đổi {counts['unchanged']}, có trong cơ sở dữ liệu nhưng không có trong tệp {counts['absent']}")
+            for item in preview["new"]:
+                click.echo(f"+ {item['code']}  {item['name']}")
+            for item in preview["changed"]:
+                click.echo(f"~ {item['code']}  {item['name']} ({', '.join(item['fields'])})")
+            return
         with transaction() as session:
             result = store(session, batch)
     except BadRecord as error:
         _fail(f"{error}. Không có thay đổi nào được ghi.")
     click.echo("\n".join(result.lines()))
+
+
+@kb.command("export")
+@click.argument("what", type=click.Choice(["catalogue", "faq"]))
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Tệp ghi ra (mặc định: hcc-WHAT.FORMAT).")
+def export_(what: str, fmt: str, output: Path | None) -> None:
+    """Xuất danh mục thủ tục hoặc câu hỏi thường gặp ra CSV/XLSX."""
+    from knowledge_base import exports
+
+    with session_factory()() as session:
+        content, _media, name = exports.export(session, what, fmt)
+    target = output or Path(name)
+    target.write_bytes(content)
+    click.echo(f"Đã ghi {target}")
+
+
 
 
 @kb.command("demo")
@@ -145,3 +179,24 @@ def dossier(tracking_code: str, as_json: bool) -> None:
         for key, value in data.items():
             if key != "history":
                 click.echo(f"{key}: {value}")
+
+
+@kb.command("demo-advance")
+@click.argument("tracking_code", required=False)
+def demo_advance(tracking_code: str | None) -> None:
+    """Chuyển một hồ sơ (mặc định: hồ sơ đang được theo dõi) sang trạng thái kế tiếp, để thử thông báo."""
+    from knowledge_base.dossier_labels import STATUS_LABELS
+    from knowledge_base.dossier_status import advance
+    from knowledge_base.tracking_code import EXAMPLE, parse_tracking_code
+
+    code = None
+    if tracking_code:
+        code = parse_tracking_code(tracking_code)
+        if code is None:
+            _fail(f"mã hồ sơ không đúng định dạng (ví dụ {EXAMPLE}).")
+    with transaction() as session:
+        moved = advance(session, str(code) if code else None)
+    if moved is None:
+        _fail(f"không có hồ sơ {code} hoặc hồ sơ đã kết thúc." if code else "không còn hồ sơ nào chưa kết thúc.")
+    moved_code, old, new = moved
+    click.echo(f"Hồ sơ {moved_code}: {STATUS_LABELS[old]} → {STATUS_LABELS[new]}. Người theo dõi sẽ nhận thông báo.")

@@ -322,3 +322,72 @@ class AuditLog(Base):
     target = Column(String(128))
     details = Column(JSON)
     created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+
+
+class KbRevision(Base):
+    """A counter per kind of knowledge ("catalogue", "faq"), bumped with every change, so processes know to rebuild."""
+
+    __tablename__ = "kb_revisions"
+
+    kind = Column(String(16), primary_key=True)
+    number = Column(Integer, nullable=False, default=0)
+    changed_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class LearningItem(Base):
+    """A turn the bot did not handle well (fallback, weak match, bad rating, escalation), until an admin resolves it."""
+
+    __tablename__ = "learning_items"
+    __table_args__ = (UniqueConstraint("kind", "source_id"),)
+
+    id = Column(Integer, primary_key=True)
+    kind = Column(String(16), nullable=False, index=True)  # fallback | out_of_scope | low_confidence | not_found | low_rating | escalation
+    text = Column(Text, nullable=False)
+    conversation_id = Column(ForeignKey("conversations.id", ondelete="SET NULL"), index=True)
+    source_id = Column(Integer)  # the Rating or Handoff it was taken from (low_rating, escalation)
+    intent = Column(String(64))  # NLU's best guess, when known
+    confidence = Column(Float)
+    status = Column(String(16), nullable=False, default="open", index=True)  # open | resolved
+    resolution = Column(String(16))  # faq | training | alias | dismissed
+    resolution_target = Column(String(128))  # FAQ id, intent name or procedure code
+    resolved_by = Column(String(64))
+    resolved_at = Column(DateTime)
+    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+
+
+class DossierSubscription(Base):
+    """A citizen's wish to hear about a dossier's status changes on their channel (after the phone check)."""
+
+    __tablename__ = "dossier_subscriptions"
+    __table_args__ = (UniqueConstraint("tracking_code", "channel", "sender_id"),)
+
+    id = Column(Integer, primary_key=True)
+    tracking_code = Column(String(40), nullable=False, index=True)
+    channel = Column(String(16), nullable=False)
+    sender_id = Column(String(128), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    last_status = Column(String(24), nullable=False)  # the status the citizen last knew of (at subscription or notification)
+    last_status_at = Column(DateTime, nullable=False, default=utcnow)  # as of when: an older reading of the dossier is stale
+    changes = Column(Integer, nullable=False, default=0)  # status changes recorded so far: numbers each change
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    ended_at = Column(DateTime)
+
+
+class DossierNotification(Base):
+    """Outbox: one message per subscription and status change, sent by the gateway's notifier."""
+
+    __tablename__ = "dossier_notifications"
+    __table_args__ = (UniqueConstraint("subscription_id", "change"),)
+
+    id = Column(Integer, primary_key=True)
+    subscription_id = Column(ForeignKey("dossier_subscriptions.id", ondelete="CASCADE"), nullable=False)
+    change = Column(Integer, nullable=False)  # the subscription's change number: a change is recorded once
+    status = Column(String(24), nullable=False)
+    text = Column(Text, nullable=False)
+    state = Column(String(16), nullable=False, default="pending", index=True)  # pending | sent | failed | cancelled
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime, nullable=False, default=utcnow)
+    last_error = Column(String(200))
+    message_id = Column(ForeignKey("messages.id", ondelete="SET NULL"))  # the stored copy in the conversation
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    sent_at = Column(DateTime)

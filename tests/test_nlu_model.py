@@ -61,7 +61,7 @@ def test_every_intent_has_enough_training_examples():
     counts: dict[str, int] = {}
     for _, intent in load_examples(ROOT / "data" / "nlu.yml"):
         counts[intent] = counts.get(intent, 0) + 1
-    assert len(counts) == 19 and min(counts.values()) >= 40
+    assert len(counts) == 21 and min(counts.values()) >= 40
 
 
 def test_intent_floors_with_and_without_diacritics(agent, examples):
