@@ -1,7 +1,6 @@
 """Read side of the knowledge base: procedures, FAQ and dossiers as plain records, and search."""
 from __future__ import annotations
 
-import threading
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -100,19 +99,16 @@ def counts(session: Session) -> dict[str, int]:
 
 
 class SearchService:
-    """The procedure index over the database, rebuilt on demand and swapped atomically."""
+    """The procedure index over the database, rebuilt in the background when the catalogue or FAQ changes."""
 
-    def __init__(self, sessions) -> None:
+    def __init__(self, sessions, interval: float | None = None) -> None:
+        from knowledge_base.revisions import CATALOGUE, FAQ, Watched
+
         self._sessions = sessions
-        self._index = None
-        self._lock = threading.Lock()
+        self._live = Watched(sessions, (CATALOGUE, FAQ), self.build, interval)
 
     def index(self):
-        if self._index is None:
-            with self._lock:
-                if self._index is None:
-                    self._index = self.build()
-        return self._index
+        return self._live.get()
 
     def build(self):
         from knowledge_base.search import ProcedureIndex
@@ -121,12 +117,10 @@ class SearchService:
             return ProcedureIndex.build(all_procedures(session), faq_examples(session))
 
     def refresh(self) -> None:
-        index = self.build()
-        self._index = index  # one reference swap: readers see the old or the new index, whole
+        self._live.refresh()  # one reference swap: readers see the old or the new index, whole
 
     def search(self, text: str, top: int = 5) -> list:
         return self.index().search(text, top=top)
-
 
 
 _shared: SearchService | None = None

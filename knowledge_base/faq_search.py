@@ -8,8 +8,6 @@ is ignored, and a typo snaps to a close FAQ word.
 """
 from __future__ import annotations
 
-import threading
-import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -25,7 +23,6 @@ from knowledge_base.textfold import fold, syllables
 
 SAME_QUESTION = 0.8  # weighted Dice; measured: paraphrases score ≥ 0.84, other questions ≤ 0.77
 TYPO_LIKENESS = 85  # rapidfuzz ratio for a misspelt word to count as an FAQ word
-REFRESH_SECONDS = 60.0  # administrators edit the FAQ; a reply may be this much behind
 
 
 @dataclass(frozen=True)
@@ -119,23 +116,23 @@ def published(session: Session) -> list[FaqItem]:
 
 
 class FaqService:
-    """The FAQ index over the database, rebuilt when older than ``ttl`` seconds."""
+    """The FAQ index over the database, rebuilt in the background when the FAQ changes."""
 
-    def __init__(self, sessions: Callable[[], Session], ttl: float = REFRESH_SECONDS) -> None:
+    def __init__(self, sessions: Callable[[], Session], interval: float | None = None) -> None:
+        from knowledge_base.revisions import FAQ, Watched
+
         self._sessions = sessions
-        self._ttl = ttl
-        self._index: FaqIndex | None = None
-        self._built = 0.0
-        self._lock = threading.Lock()
+        self._live = Watched(sessions, (FAQ,), self._build, interval)
+
+    def _build(self) -> FaqIndex:
+        with self._sessions() as session:
+            return FaqIndex.build(published(session))
 
     def index(self) -> FaqIndex:
-        if self._index is None or time.monotonic() - self._built > self._ttl:
-            with self._lock:
-                if self._index is None or time.monotonic() - self._built > self._ttl:
-                    with self._sessions() as session:
-                        self._index = FaqIndex.build(published(session))
-                    self._built = time.monotonic()
-        return self._index
+        return self._live.get()
+
+    def refresh(self) -> None:
+        self._live.refresh()
 
     def match(self, text: str) -> FaqMatch | None:
         return self.index().match(text)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from knowledge_base import revisions
 from knowledge_base.importers import bqp, dvc, faq, listing, project
 from knowledge_base.importers.report import ParseQuality, parse_quality
 from knowledge_base.records import (
@@ -133,9 +134,14 @@ def store(session: Session, batch: Batch) -> ImportResult:
     procedures.created += listed.created
     procedures.updated += listed.updated
     procedures.unchanged += listed.unchanged
+    faq_counts = upsert_faq(session, batch.faq)
+    if procedures.created or procedures.updated:
+        revisions.bump(session, revisions.CATALOGUE)
+    if faq_counts.created or faq_counts.updated:
+        revisions.bump(session, revisions.FAQ)
     return ImportResult(
         procedures=procedures,
-        faq=upsert_faq(session, batch.faq),
+        faq=faq_counts,
         dossiers=upsert_dossiers(session, batch.dossiers),
         quality=parse_quality(batch.procedures),
         kinds=batch.kinds,

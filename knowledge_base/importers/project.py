@@ -19,7 +19,9 @@ from knowledge_base.records import (
 )
 
 LIST_SEPARATOR = ";"
-CSV_CHANNEL_FIELDS = ("processing_time", "processing_days", "time_unit", "committed_time", "committed_days", "fee", "fee_amount")
+CSV_CHANNEL_FIELDS = ("processing_time", "processing_days", "time_unit", "committed_time", "committed_days", "fee", "fee_amount", "description")
+# Long texts an export carries so that it imports back unchanged.
+CSV_TEXTS = ("steps", "conditions", "legal_basis", "decision_number")
 
 
 def _build(cls, data: dict, source: str, record: str):
@@ -88,7 +90,7 @@ def is_project_yaml(path: Path) -> bool:
 # --- CSV: one procedure a row; channels as <kind>_<field> columns, documents one a line ---
 
 def csv_columns() -> list[str]:
-    base = ["code", "name", "levels", "field", "agency", "authority", "address", "subjects", "aliases", "result", "source_url"]
+    base = ["code", "name", "levels", "field", "agency", "authority", "address", "subjects", "aliases", "result", "source_url", *CSV_TEXTS]
     per_channel = [f"{kind}_{name}" for kind in CHANNEL_KINDS for name in CSV_CHANNEL_FIELDS]
     return base + per_channel + ["documents"]
 
@@ -141,6 +143,7 @@ def procedure_from_row(row: dict[str, str], source: str, line: int) -> Procedure
                 committed_days=_number(values["committed_days"], source, record, f"{kind}_committed_days", float),
                 fee=values["fee"] or None,
                 fee_amount=_number(values["fee_amount"], source, record, f"{kind}_fee_amount", int),
+                description=values["description"] or None,
             )
         )
     documents = [document_from_line(line_, source, record) for line_ in row.get("documents", "").splitlines() if line_.strip()]
@@ -156,6 +159,7 @@ def procedure_from_row(row: dict[str, str], source: str, line: int) -> Procedure
         aliases=_split(row.get("aliases")),
         result=row.get("result") or None,
         source_url=row.get("source_url") or None,
+        **{name: row.get(name) or None for name in CSV_TEXTS},
         channels=channels,
         documents=documents,
         source="project",
@@ -182,6 +186,7 @@ def write_csv(procedures: list[ProcedureRecord]) -> str:
             "agency": p.agency or "", "authority": p.authority or "", "address": p.address or "",
             "subjects": p.subjects or "", "aliases": f"{LIST_SEPARATOR} ".join(p.aliases), "result": p.result or "",
             "source_url": p.source_url or "",
+            **{name: getattr(p, name) or "" for name in CSV_TEXTS},
             "documents": "\n".join(document_to_line(d) for d in p.documents),
         }
         for channel in p.channels:
