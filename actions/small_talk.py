@@ -5,6 +5,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import button, latest_intent
+from actions.faq import answer_from_faq
 from knowledge_base.office_time import office_hours_text
 from actions.ratings import rating_buttons
 from bot.settings import get_settings
@@ -57,6 +58,10 @@ class ActionContact(Action):
         return "action_contact"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        # "Trung tâm có bãi gửi xe không?" reads as a contact question; a published FAQ knows better.
+        answered = answer_from_faq(dispatcher, tracker)
+        if answered is not None:
+            return answered
         settings = get_settings()
         dispatcher.utter_message(text=(
             f"{settings.center_name}\nĐường dây nóng: {settings.hotline}\nGiờ làm việc: {office_hours_text()}\n"

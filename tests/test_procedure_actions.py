@@ -193,3 +193,14 @@ def test_a_database_error_gets_an_apology_not_a_crash(demo, monkeypatch):
     chat = Conversation()
     [reply] = chat.say(ActionAnswerProcedure(), "Làm hộ chiếu cần gì?", "ask_documents")
     assert reply["text"] == answers.apology(get_settings().hotline)
+
+
+def test_a_contact_question_a_published_faq_answers_gets_the_faq_else_the_contact_card(demo):
+    from actions.small_talk import ActionContact
+
+    chat = Conversation()
+    item = faq_search.shared_faq().match("Trung tâm làm việc giờ nào?").item
+    [reply] = chat.say(ActionContact(), "Trung tâm làm việc giờ nào?", "ask_contact", [])
+    assert reply["text"] == answers.trim(item.answer, answers.SHORT_FAQ_CHARS)
+    [card] = chat.say(ActionContact(), "cho xin số hotline", "ask_contact", [])
+    assert get_settings().hotline in card["text"] and get_settings().center_name in card["text"]
