@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse
 from bot.settings import get_settings
 
 BAD = "Dữ liệu gửi lên không hợp lệ (cần JSON)."
+UNSTORABLE = "Dữ liệu gửi lên chứa ký tự không hợp lệ."
 
 
 class BadBody(Exception):
@@ -27,7 +28,18 @@ async def json_body(request: Request) -> dict:
         raise BadBody(BAD) from None
     if not isinstance(body, dict):
         raise BadBody(BAD)
+    if not storable(body):
+        raise BadBody(UNSTORABLE)
     return body
+
+
+def storable(body: dict) -> bool:
+    """False when a "\\ud800"-style escape decoded to a lone surrogate, which no database column can store."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def text_field(body: dict, name: str) -> str | None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,6 +16,7 @@ from knowledge_base.db import transaction
 from knowledge_base.textfold import nfc
 
 log = logging.getLogger(__name__)
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class StorageUnavailable(Exception):
@@ -83,7 +85,8 @@ async def handle_message(channel: str, sender: str, text: str, external_id: str 
 
     Over the rate limit the message is refused (not stored) with a reply saying when to send it again.
     ``client_ip`` (web channels) is rate-limited too, and lets the actions limit dossier guessing per address."""
-    text = nfc(text).strip()
+    # A lone surrogate (a JSON "\ud800" escape, an emoji cut in half by a client) cannot be stored: keep the rest.
+    text = LONE_SURROGATE.sub("\ufffd", nfc(text)).strip()
     verdict = await run_in_threadpool(ratelimit.check, _rate_limits(channel, sender, client_ip))
     if not verdict.allowed:
         # Refused means not accepted: nothing is stored, and the reply asks the citizen to send it again.

@@ -47,6 +47,8 @@ async def webhook(request: Request) -> JSONResponse:
         return _error('Thiếu trường "sender" (chuỗi định danh người gửi).')
     if len(sender) > SENDER_MAX:
         return _error(f'Trường "sender" dài quá {SENDER_MAX} ký tự.')
+    if router.LONE_SURROGATE.search(sender):
+        return _error('Trường "sender" chứa ký tự không hợp lệ.')
     if not isinstance(message, str):
         return _error('Thiếu trường "message" (chuỗi nội dung tin nhắn).')
     try:

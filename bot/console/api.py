@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from bot.auth import require
 from bot.console import desk, views
+from bot.json_body import UNSTORABLE, storable
 from bot.settings import get_settings
 from knowledge_base import operator_desk
 from knowledge_base.db import transaction
@@ -34,6 +35,8 @@ async def _body(request: Request) -> dict:
         raise DeskError("Nội dung gửi lên phải là JSON hợp lệ.", 400) from None
     if not isinstance(body, dict):
         raise DeskError("Nội dung gửi lên phải là một đối tượng JSON.", 400)
+    if not storable(body):
+        raise DeskError(UNSTORABLE, 400)
     return body
 
 

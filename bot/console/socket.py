@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bot import auth, delivery
 from bot.console import desk, hub, views
+from bot.json_body import UNSTORABLE, storable
 from bot.settings import get_settings
 from knowledge_base.operator_desk import DeskError
 
@@ -131,6 +132,9 @@ async def _frame(console: _Console, text: str | None) -> None:
         frame = json.loads(text)
     except ValueError:
         await console.error("Khung tin không phải JSON hợp lệ.")
+        return
+    if isinstance(frame, dict) and not storable(frame):
+        await console.error(UNSTORABLE)  # not even its client_id can be sent back
         return
     kind = frame.get("type") if isinstance(frame, dict) else None
     if kind == "open":
