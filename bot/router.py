@@ -110,6 +110,10 @@ async def handle_message(channel: str, sender: str, text: str, external_id: str 
         replies = [_addressed(sender, message) for message in await rasa_client.send(
             conversations.rasa_sender_id(channel, sender), text, {"client_ip": client_ip} if client_ip else None)]
         author = "bot"
+        if not replies:
+            # Rasa answers nothing when an action failed (the action server down, a crash): never silence.
+            log.warning("Rasa gave no reply to a %s message", channel)
+            replies, author = [{"recipient_id": sender, "text": _apology_text()}], "system"
     except rasa_client.RasaUnavailable as error:
         log.warning("Rasa unavailable for a %s message: %s", channel, error)
         replies, author = [{"recipient_id": sender, "text": _apology_text()}], "system"

@@ -34,7 +34,7 @@ class FakeRasa:
 
     port: int
     database_url: str | None = None
-    mode: str = "ok"  # ok | error | slow
+    mode: str = "ok"  # ok | error | slow | silent (Rasa's answer when the action server is down)
     received: list[dict] = field(default_factory=list)
     stored_first: list[bool] = field(default_factory=list)
 
@@ -46,6 +46,8 @@ class FakeRasa:
             return JSONResponse({"error": "boom"}, status_code=500)
         if self.mode == "slow":
             await asyncio.sleep(3)
+        if self.mode == "silent":
+            return JSONResponse([])
         return JSONResponse([{"recipient_id": body["sender"], "text": f"Đã nhận: {body['message']}"},
                              {"recipient_id": body["sender"], "text": "Anh/chị hỏi thủ tục nào?", "buttons": BUTTONS}])
 
@@ -158,7 +160,7 @@ def test_while_an_operator_holds_the_conversation_the_bot_is_silent_but_the_mess
     assert stored(hcc_env)[-1][:3] == ("in", "citizen", "tôi cần hỏi về hộ khẩu")
 
 
-@pytest.mark.parametrize("failure", ["down", "error", "slow"])
+@pytest.mark.parametrize("failure", ["down", "error", "slow", "silent"])
 def test_when_rasa_fails_the_citizen_gets_an_apology_with_the_hotline_and_the_message_stays(failure, rasa, hcc_env, monkeypatch):
     if failure == "down":
         monkeypatch.setenv("HCC_RASA_PORT", str(free_port()))  # nothing listens there
@@ -172,6 +174,7 @@ def test_when_rasa_fails_the_citizen_gets_an_apology_with_the_hotline_and_the_me
     (reply,) = response.json()
     assert reply["recipient_id"] == "citizen-3" and get_settings().hotline in reply["text"]
     assert stored(hcc_env)[0][:3] == ("in", "citizen", "hồ sơ của tôi đến đâu rồi")
+    assert stored(hcc_env)[1][:2] == ("out", "system")
 
 
 def test_the_gateway_recovers_by_itself_when_rasa_is_back(gateway, rasa):
