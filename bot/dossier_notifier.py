@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import AsyncIterator
 
@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 
 from actions.dossiers import DossierSource, dossier_source
+from bot.background import tasks_running
 from bot import delivery
 from bot.console import citizen
 from bot.settings import get_settings
@@ -118,14 +119,8 @@ async def running(app: Starlette) -> AsyncIterator[None]:
     async def send() -> None:
         await send_due(app)
 
-    tasks = [asyncio.create_task(_every(settings.notify_tick_seconds, send, "dossier notifications"))]
+    loops = [_every(settings.notify_tick_seconds, send, "dossier notifications")]
     if settings.dossier_sync_seconds > 0:
-        tasks.append(asyncio.create_task(_every(settings.dossier_sync_seconds, sync, "dossier sync")))
-    try:
+        loops.append(_every(settings.dossier_sync_seconds, sync, "dossier sync"))
+    async with tasks_running(*loops):
         yield
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with suppress(asyncio.CancelledError):
-                await task

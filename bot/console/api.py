@@ -5,7 +5,6 @@ Refusals are JSON ``{"error": "<Vietnamese>"}`` with 400 / 403 / 404 / 409 (409:
 from __future__ import annotations
 
 import functools
-import json
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -14,8 +13,7 @@ from starlette.routing import Route
 
 from bot.auth import require
 from bot.console import desk, views
-from bot.json_body import UNSTORABLE, storable
-from bot.settings import get_settings
+from bot.json_body import BAD, BadBody, json_body
 from knowledge_base import operator_desk
 from knowledge_base.db import transaction
 from knowledge_base.operator_desk import DeskError
@@ -26,18 +24,10 @@ def _error(text: str, status: int) -> JSONResponse:
 
 
 async def _body(request: Request) -> dict:
-    raw = await request.body()
-    if len(raw) > get_settings().max_body_bytes:
-        raise DeskError("Nội dung gửi lên quá lớn.", 413)
     try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        raise DeskError("Nội dung gửi lên phải là JSON hợp lệ.", 400) from None
-    if not isinstance(body, dict):
-        raise DeskError("Nội dung gửi lên phải là một đối tượng JSON.", 400)
-    if not storable(body):
-        raise DeskError(UNSTORABLE, 400)
-    return body
+        return await json_body(request)
+    except BadBody as error:
+        raise DeskError(str(error) or BAD, 400) from None
 
 
 def _desk_errors(endpoint):

@@ -151,16 +151,24 @@ def _chart_name(request: Request) -> str | None:
     return name if name in CHARTS else None
 
 
-@require("admin")
-async def chart_svg(request: Request) -> Response:
-    """GET /admin/reports/charts/{name}.svg?from&to"""
+def _chart_request(request: Request):
+    """(chart name, period) from the URL, or the 404/400 answer when either is wrong."""
     name = _chart_name(request)
     if name is None:
         return JSONResponse({"error": "Không có biểu đồ này."}, status_code=404)
     try:
-        period = _period(request)
+        return name, _period(request)
     except reports.PeriodError as error:
         return _bad_period(error)
+
+
+@require("admin")
+async def chart_svg(request: Request) -> Response:
+    """GET /admin/reports/charts/{name}.svg?from&to"""
+    asked = _chart_request(request)
+    if isinstance(asked, Response):
+        return asked
+    name, period = asked
 
     def render() -> bytes:
         return CHARTS[name].draw(_rows(name, period), period)
@@ -183,13 +191,10 @@ def to_csv(rows: list[dict]) -> str:
 @require("admin")
 async def chart_csv(request: Request) -> Response:
     """GET /admin/reports/csv/{name}.csv?from&to: the numbers behind the chart."""
-    name = _chart_name(request)
-    if name is None:
-        return JSONResponse({"error": "Không có biểu đồ này."}, status_code=404)
-    try:
-        period = _period(request)
-    except reports.PeriodError as error:
-        return _bad_period(error)
+    asked = _chart_request(request)
+    if isinstance(asked, Response):
+        return asked
+    name, period = asked
     text = await run_in_threadpool(lambda: to_csv(_rows(name, period)))
     filename = f"bao-cao-{name}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
     return Response(text, media_type="text/csv; charset=utf-8",

@@ -4,13 +4,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 
+from bot.background import tasks_running
 from bot.console import desk, hub, socket, views
 from bot.settings import get_settings
 
@@ -55,14 +56,6 @@ async def _relay_forever() -> None:
 @asynccontextmanager
 async def running(app: Starlette) -> AsyncIterator[None]:
     """The console's background tasks for the gateway's lifetime."""
-    tasks = [asyncio.create_task(_tick(app))]
-    if get_settings().redis_url:
-        tasks.append(asyncio.create_task(_relay_forever()))
-    try:
+    loops = [_tick(app)] + ([_relay_forever()] if get_settings().redis_url else [])
+    async with tasks_running(*loops):
         yield
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with suppress(asyncio.CancelledError):
-                await task
