@@ -13,8 +13,6 @@ from collections import defaultdict
 from datetime import timezone
 from typing import Awaitable, Callable
 
-from sqlalchemy import select
-
 from knowledge_base import conversations
 from knowledge_base.db import session_factory
 from knowledge_base.models import Message
@@ -86,24 +84,12 @@ def outbound(message: Message) -> dict:
 
 
 def stored_after(channel: str, sender: str, after: int, limit: int) -> list[dict]:
-    """Up to ``limit`` messages of the conversation after id ``after``, oldest first; the last ``limit`` when ``after`` is 0."""
+    """``conversations.messages_after`` as ``outbound()`` dicts: what a (re)connecting socket has not shown yet."""
     with session_factory()() as session:
-        conversation = conversations.find(session, channel, sender)
-        if conversation is None:
-            return []
-        query = select(Message).where(Message.conversation_id == conversation.id)
-        if after > 0:
-            rows = session.scalars(query.where(Message.id > after).order_by(Message.id).limit(limit)).all()
-        else:
-            rows = list(reversed(session.scalars(query.order_by(Message.id.desc()).limit(limit)).all()))
-        return [outbound(row) for row in rows]
+        return [outbound(message) for message in conversations.messages_after(session, channel, sender, after, limit)]
 
 
 def accepted_id(channel: str, sender: str, client_id: str) -> int | None:
     """The id of the citizen message stored under the channel's own ``client_id``, or None when it was not accepted."""
     with session_factory()() as session:
-        conversation = conversations.find(session, channel, sender)
-        if conversation is None:
-            return None
-        return session.scalar(select(Message.id).where(
-            Message.conversation_id == conversation.id, Message.direction == "in", Message.external_id == client_id))
+        return conversations.inbound_id(session, channel, sender, client_id)

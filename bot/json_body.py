@@ -10,6 +10,7 @@ from bot.settings import get_settings
 
 BAD = "Dữ liệu gửi lên không hợp lệ (cần JSON)."
 UNSTORABLE = "Dữ liệu gửi lên chứa ký tự không hợp lệ."
+TOO_LARGE = "Nội dung gửi lên quá dài."
 
 
 class BadBody(Exception):
@@ -17,11 +18,12 @@ class BadBody(Exception):
         return JSONResponse({"error": str(self) or BAD}, status_code=400)
 
 
-async def json_body(request: Request) -> dict:
-    """The body as a dict; raises BadBody when it is too large, not JSON, or not an object."""
+async def json_body(request: Request, limit: int | None = None, too_large: str = TOO_LARGE) -> dict:
+    """The body as a dict; raises BadBody (``too_large`` past ``limit`` bytes, by default the settings'
+    max_body_bytes) when it is too large, not JSON, or not an object."""
     raw = await request.body()
-    if len(raw) > get_settings().max_body_bytes:
-        raise BadBody("Nội dung gửi lên quá dài.")
+    if len(raw) > (get_settings().max_body_bytes if limit is None else limit):
+        raise BadBody(too_large)
     try:
         body = json.loads(raw or b"{}")
     except ValueError:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import click
 
@@ -13,7 +14,7 @@ FIRST_ADMIN_HINT = ("Chưa có tài khoản quản trị. Tạo tài khoản đ�
                     "(mật khẩu được hỏi hai lần; không có mật khẩu mặc định).")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"Lỗi: {message}", err=True)
     sys.exit(1)
 
@@ -70,25 +71,24 @@ def list_() -> None:
             click.echo(f"{member.username}\t{accounts.ROLE_LABELS[member.role]}\t{member.full_name}\t{state}")
 
 
+def _set_active(username: str, active: bool) -> str:
+    """Unlock or lock the account (locking signs out its sessions); its username, or exit with the reason."""
+    try:
+        with transaction() as session:
+            return accounts.set_active(session, username, active).username
+    except ValueError as error:
+        _fail(str(error))
+
+
 @staff.command("disable")
 @click.argument("username")
 def disable(username: str) -> None:
     """Khóa tài khoản USERNAME và đăng xuất mọi phiên của nó."""
-    try:
-        with transaction() as session:
-            name = accounts.set_active(session, username, False).username
-    except ValueError as error:
-        _fail(str(error))
-    click.echo(f"Đã khóa tài khoản {name}.")
+    click.echo(f"Đã khóa tài khoản {_set_active(username, False)}.")
 
 
 @staff.command("enable")
 @click.argument("username")
 def enable(username: str) -> None:
     """Mở khóa tài khoản USERNAME."""
-    try:
-        with transaction() as session:
-            name = accounts.set_active(session, username, True).username
-    except ValueError as error:
-        _fail(str(error))
-    click.echo(f"Đã mở khóa tài khoản {name}.")
+    click.echo(f"Đã mở khóa tài khoản {_set_active(username, True)}.")

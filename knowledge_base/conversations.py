@@ -101,12 +101,40 @@ def _external_key(external_id: str) -> str:
     return "sha256:" + hashlib.sha256(external_id.encode()).hexdigest()[: EXTERNAL_ID_MAX - 7]
 
 
-def transcript(session: Session, conversation_id: int, limit: int = 50) -> list[dict]:
-    """The last ``limit`` messages, oldest first, as {"at": ISO 8601 UTC, "author", "text"}."""
-    messages = session.scalars(
+def messages_after(session: Session, channel: str, sender: str, after: int, limit: int) -> list[Message]:
+    """Up to ``limit`` messages of the sender's conversation after id ``after``, oldest first; the last ``limit``
+    when ``after`` is 0; none for a conversation not stored yet."""
+    conversation = find(session, channel, sender)
+    if conversation is None:
+        return []
+    if after <= 0:
+        return _latest(session, conversation.id, limit)
+    return list(session.scalars(
+        select(Message).where(Message.conversation_id == conversation.id, Message.id > after).order_by(Message.id).limit(limit)
+    ))
+
+
+def inbound_id(session: Session, channel: str, sender: str, external_id: str) -> int | None:
+    """The id of the citizen message the channel delivered under its own ``external_id``; None when none is stored."""
+    conversation = find(session, channel, sender)
+    if conversation is None:
+        return None
+    return session.scalar(select(Message.id).where(
+        Message.conversation_id == conversation.id, Message.direction == "in",
+        Message.external_id == _external_key(str(external_id))))
+
+
+def _latest(session: Session, conversation_id: int, limit: int) -> list[Message]:
+    """The last ``limit`` messages of the conversation, oldest first."""
+    newest_first = session.scalars(
         select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id.desc()).limit(limit)
     ).all()
+    return list(reversed(newest_first))
+
+
+def transcript(session: Session, conversation_id: int, limit: int = 50) -> list[dict]:
+    """The last ``limit`` messages, oldest first, as {"at": ISO 8601 UTC, "author", "text"}."""
     return [
         {"at": m.created_at.replace(tzinfo=timezone.utc).isoformat(), "author": m.author, "text": m.text}
-        for m in reversed(messages)
+        for m in _latest(session, conversation_id, limit)
     ]

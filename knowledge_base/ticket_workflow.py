@@ -73,10 +73,16 @@ def _event(session: Session, ticket: Ticket, actor: str, action: str, details: d
 
 
 def _text(value: str | None, what: str) -> str:
-    text = form_input.text(value)
+    text = _optional_text(value)
     if text is None:
         raise WorkflowError(f"Vui lòng nhập {what}.")
-    if len(text) > NOTE_MAX:
+    return text
+
+
+def _optional_text(value: str | None) -> str | None:
+    """Trimmed text of at most NOTE_MAX characters, or None when blank."""
+    text = form_input.text(value)
+    if text is not None and len(text) > NOTE_MAX:
         raise WorkflowError(f"Nội dung dài quá {NOTE_MAX} ký tự.")
     return text
 
@@ -158,9 +164,7 @@ def record_callback(session: Session, ticket: Ticket, outcome: str, actor: str, 
         raise WorkflowError(f"Kết quả gọi lại không hợp lệ: {outcome!r} (chỉ nhận {', '.join(CALLBACK_OUTCOMES)}).")
     if ticket.status not in OPEN_STATUSES:
         raise WorkflowError(f"Yêu cầu gọi lại {ticket.number} đã kết thúc («{STATUS_LABELS[ticket.status]}»).")
-    remark = form_input.text(note)
-    if remark is not None and len(remark) > NOTE_MAX:
-        raise WorkflowError(f"Nội dung dài quá {NOTE_MAX} ký tự.")
+    remark = _optional_text(note)
     ticket.callback_outcome = outcome
     _event(session, ticket, actor, "callback", {"outcome": outcome, "note": remark}, now)
     if ticket.status == "moi":

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real data folder, and a database on SQLite or PostgreSQL."""
+"""Shared fixtures: the real data folder, a database on SQLite or PostgreSQL, the whole stack, and headless Chromium."""
 from __future__ import annotations
 
 import os
@@ -84,3 +84,22 @@ def stack(tmp_path_factory):
     model = train(output=workdir / "models")
     with harness.running(env, model, workdir) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (tests/browser.py), one per test module."""
+    from browser import chromium  # only the browser tests need Playwright
+
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh 1024×768 page of ``browser``."""
+    from browser import new_page
+
+    fresh = new_page(browser)
+    yield fresh
+    fresh.context.close()

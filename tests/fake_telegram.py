@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from typing import Iterator
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from loopback_server import serving
 from stack import free_port
 
 TOKEN = "123456:TEST-token_for-the-fake"
@@ -174,24 +174,6 @@ def _json_or_text(value: str):
         return json.loads(value)
     except ValueError:
         return value
-
-
-@contextmanager
-def serving(app, port: int) -> Iterator[None]:
-    """``app`` under uvicorn on 127.0.0.1:``port`` in a thread, for the ``with`` block."""
-    # No log_level/log_config: uvicorn would set its loggers' levels for the whole test process.
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, ws="wsproto"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "the fake server did not start"
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @contextmanager

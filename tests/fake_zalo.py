@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.channels.zalo_events import signature
-from fake_telegram import serving
+from loopback_server import serving
 from stack import free_port
 
 APP_ID = "4291763606161179100"

@@ -8,6 +8,8 @@ import time
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from bot import json_body
+from bot.settings import get_settings
 from knowledge_base import catalogue, faq_search, revisions
 from knowledge_base.cli import DEMO
 from knowledge_base.db import session_factory, transaction
@@ -127,6 +129,20 @@ def test_catalogue_broken_row_changes_nothing(hcc_env):
         assert revisions.current(session) == revision
     odd = browser.post("/api/admin/catalogue/preview", json=_upload("a.exe", "x"), headers=csrf)
     assert odd.status_code == 400 and "định dạng tệp" in odd.json()["error"]
+
+
+def test_a_catalogue_upload_body_is_read_as_every_admin_body_is(hcc_env, monkeypatch):
+    browser, csrf = _admin(hcc_env)
+    headers = {**csrf, "Content-Type": "application/json"}
+    not_json = browser.post("/api/admin/catalogue/preview", content=b'{"filename": "a.csv", ', headers=headers)
+    assert not_json.status_code == 400 and not_json.json()["error"] == json_body.BAD
+    lone = browser.post("/api/admin/catalogue/import", content=b'{"filename": "\\ud800.csv", "content": "eA=="}', headers=headers)
+    assert lone.status_code == 400 and lone.json()["error"] == json_body.UNSTORABLE
+    monkeypatch.setenv("HCC_ADMIN_UPLOAD_MAX_BYTES", "1000000")
+    get_settings.cache_clear()
+    large = browser.post("/api/admin/catalogue/import", json=_upload("lon.csv", CSV_HEAD + "x" * 1_400_000), headers=csrf)
+    assert large.status_code == 400 and large.json()["error"] == "Tệp quá lớn (tối đa 1 MB)."
+    assert _audit("catalogue_imported") == 0
 
 
 def test_edit_procedure_fee_and_committed_time_is_live(hcc_env):

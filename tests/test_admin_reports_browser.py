@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from browser import expect
 from knowledge_base import learning
 from knowledge_base import staff as accounts
 from knowledge_base.db import transaction
 from knowledge_base.models import Conversation
 from test_reports import seed
 from test_tickets_browser import PASSWORD, gateway  # noqa: F401 (fixture)
-from test_widget_browser import browser, page  # noqa: F401 (fixtures)
-playwright_api = pytest.importorskip("playwright.sync_api", reason="the test extra (playwright) is not installed")
-expect = playwright_api.expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 

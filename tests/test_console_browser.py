@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from browser import expect, new_page
 from knowledge_base.db import transaction
 from knowledge_base.staff import add_staff
-from test_widget_browser import CHROMIUM, WAIT_MS, ask, bot_bubbles, browser, open_chat, page  # noqa: F401 (fixtures)
-
-playwright_api = pytest.importorskip("playwright.sync_api", reason="the test extra (playwright) is not installed")
-expect = playwright_api.expect
+from test_widget_browser import ask, bot_bubbles, open_chat
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -25,10 +23,8 @@ def operators(stack):
     return {"lan": ("lan.op", "Trần Thị Lan"), "minh": ("minh.op", "Lê Văn Minh")}
 
 
-def console(browser, stack, username: str):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()  # noqa: F811
+def console(browser, stack, username: str):
+    page = new_page(browser, 1280, 900)
     page.goto(f"{stack.gateway_url}/console")
     page.get_by_label("Tên đăng nhập").fill(username)
     page.get_by_label("Mật khẩu").fill(PASSWORD)
@@ -39,7 +35,7 @@ def console(browser, stack, username: str):  # noqa: F811
     return page
 
 
-def test_a_citizen_asks_for_a_person_and_an_operator_serves_them_live(stack, browser, page, operators):  # noqa: F811
+def test_a_citizen_asks_for_a_person_and_an_operator_serves_them_live(stack, browser, page, operators):
     lan = console(browser, stack, operators["lan"][0])
     minh = console(browser, stack, operators["minh"][0])
     open_chat(page, f"{stack.gateway_url}/")

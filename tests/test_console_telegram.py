@@ -12,12 +12,13 @@ from starlette.testclient import TestClient
 
 from bot.app import create_app
 from bot.settings import get_settings
-from fake_telegram import TOKEN, fake_telegram, serving
+from fake_telegram import TOKEN, fake_telegram
 from knowledge_base import conversations
 from knowledge_base.db import transaction
 from knowledge_base.handoffs import request_handoff
 from knowledge_base.staff import add_staff
 from knowledge_base.staff_sessions import open_session
+from loopback_server import serving
 from stack import free_port
 
 pytestmark = pytest.mark.timeout(60)

@@ -6,7 +6,8 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from knowledge_base.conversations import get_or_create, rasa_sender_id, record_message, split_sender_id, transcript
+from knowledge_base.conversations import (get_or_create, inbound_id, messages_after, rasa_sender_id, record_message,
+                                          split_sender_id, transcript)
 from knowledge_base.db import session_factory
 from knowledge_base.models import Conversation, Message
 
@@ -110,3 +111,27 @@ def test_transcript_is_the_latest_messages_oldest_first(session):
     assert set(lines[0]) == {"at", "author", "text"}
     assert lines[0]["at"].endswith("+00:00")
     assert len(transcript(session, conversation.id)) == 5
+
+
+def test_messages_after_pages_forward_from_an_id_or_gives_the_latest(session):
+    conversation = get_or_create(session, "widget", "trang-web-0001")
+    ids = [record_message(session, conversation, "out", "bot", f"tin {index}").id for index in range(5)]
+    get_or_create(session, "widget", "trang-web-0002")  # another conversation's messages never mix in
+    record_message(session, get_or_create(session, "widget", "trang-web-0002"), "out", "bot", "khác")
+    session.commit()
+    assert [m.text for m in messages_after(session, "widget", "trang-web-0001", 0, 2)] == ["tin 3", "tin 4"]
+    assert [m.text for m in messages_after(session, "widget", "trang-web-0001", ids[0], 2)] == ["tin 1", "tin 2"]
+    assert messages_after(session, "widget", "trang-web-0001", ids[-1], 2) == []
+    assert messages_after(session, "widget", "chua-co-hoi-thoai", 0, 2) == []
+
+
+def test_inbound_id_finds_a_citizen_message_by_the_channels_own_id(session):
+    conversation = get_or_create(session, "widget", "w")
+    long_id = "y" * 70  # stored hashed: the lookup must hash it the same way
+    short = record_message(session, conversation, "in", "citizen", "a", external_id="c-1")
+    long = record_message(session, conversation, "in", "citizen", "b", external_id=long_id)
+    session.commit()
+    assert inbound_id(session, "widget", "w", "c-1") == short.id
+    assert inbound_id(session, "widget", "w", long_id) == long.id
+    assert inbound_id(session, "widget", "w", "c-2") is None
+    assert inbound_id(session, "widget", "khac", "c-1") is None

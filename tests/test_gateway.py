@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field
 
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,6 +20,7 @@ from bot.settings import get_settings
 from knowledge_base import conversations, handoffs
 from knowledge_base.db import session_factory, transaction
 from knowledge_base.models import Conversation, Message
+from loopback_server import serving
 from stack import free_port
 
 WEBHOOK = "/webhooks/rest/webhook"
@@ -64,16 +63,8 @@ def _inbound_count(url: str, text: str) -> int:
 def fake_rasa():
     fake = FakeRasa(free_port())
     app = Starlette(routes=[Route(WEBHOOK, fake.webhook, methods=["POST"]), Route("/status", fake.ok), Route("/health", fake.ok)])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=fake.port, log_level="warning", ws="wsproto"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the fake Rasa server did not start"
-    yield fake
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, fake.port):
+        yield fake
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 
 import httpx
 import uvicorn
@@ -13,6 +12,7 @@ from click.testing import CliRunner
 from bot import logs, router
 from bot.app import create_app
 from bot.cli import main
+from loopback_server import serving
 from stack import free_port
 from test_logs import captured  # noqa: F401 (fixture: restores the logging set-up)
 
@@ -42,23 +42,14 @@ def test_a_request_in_flight_when_the_gateway_stops_still_gets_its_answer(hcc_en
 
     monkeypatch.setattr(router, "handle_message", slow)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning",
-                                           ws="wsproto", timeout_graceful_shutdown=5))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
     answers = []
-    request = threading.Thread(target=lambda: answers.append(httpx.post(
-        f"http://127.0.0.1:{port}/webhooks/rest/webhook", json={"sender": "s", "message": "xin chào"}, timeout=10)))
-    request.start()
-    assert started.wait(5)
-    server.should_exit = True  # what uvicorn's SIGTERM handler does
-    request.join(timeout=10)
-    thread.join(timeout=10)
-    assert not thread.is_alive()
+    with serving(create_app(), port, timeout_graceful_shutdown=5) as gateway:
+        request = threading.Thread(target=lambda: answers.append(httpx.post(
+            f"http://127.0.0.1:{port}/webhooks/rest/webhook", json={"sender": "s", "message": "xin chào"}, timeout=10)))
+        request.start()
+        assert started.wait(5)
+        assert gateway.stop()  # as on SIGTERM: it waits for the request in flight, then stops
+        request.join(timeout=10)
     (answer,) = answers
     assert answer.status_code == 200 and answer.json() == [{"recipient_id": "s", "text": "Đã trả lời"}]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from browser import expect
 from knowledge_base import conversations
 from knowledge_base.db import transaction
 from knowledge_base.handoffs import request_handoff
@@ -13,10 +14,6 @@ from knowledge_base.staff import add_staff
 from knowledge_base.ticket_workflow import add_note
 from knowledge_base.tickets import open_ticket
 from test_tickets_browser import gateway  # noqa: F401 (fixture: the gateway alone over a fresh SQLite database)
-from test_widget_browser import browser, page  # noqa: F401 (fixtures)
-
-playwright_api = pytest.importorskip("playwright.sync_api", reason="the test extra (playwright) is not installed")
-expect = playwright_api.expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -58,12 +55,12 @@ def stored(gateway):  # noqa: F811
     return url, ticket.number, text
 
 
-def _assert_inert(page) -> None:  # noqa: F811
+def _assert_inert(page) -> None:
     page.wait_for_timeout(300)  # an onerror fires as soon as the image fails to load
     assert page.evaluate(INJECTED) == {"pwned": None, "found": []}
 
 
-def test_payloads_in_the_chat_are_text_in_the_widget(stored, page):  # noqa: F811
+def test_payloads_in_the_chat_are_text_in_the_widget(stored, page):
     url, _, text = stored
     page.add_init_script(f"localStorage.setItem('hcc-widget:conversation', '{CONVERSATION}')")
     page.goto(f"{url}/")
@@ -72,7 +69,7 @@ def test_payloads_in_the_chat_are_text_in_the_widget(stored, page):  # noqa: F81
     _assert_inert(page)
 
 
-def test_payloads_in_chat_tickets_notes_canned_replies_and_faq_are_text_in_the_console(stored, page):  # noqa: F811
+def test_payloads_in_chat_tickets_notes_canned_replies_and_faq_are_text_in_the_console(stored, page):
     url, number, text = stored
     page.goto(f"{url}/console/login")
     page.get_by_label("Tên đăng nhập").fill("quantri")

@@ -4,18 +4,16 @@ from __future__ import annotations
 import io
 import json
 import logging
-import threading
-import time
 from typing import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from starlette.testclient import TestClient
 
 from bot import logs, router
 from bot.app import create_app
 from bot.settings import get_settings
+from loopback_server import serving
 from stack import free_port
 
 PHONE, CCCD = "0912345678", "022090001234"
@@ -80,18 +78,8 @@ def test_records_are_json_lines_masked_in_message_args_and_trace(captured):
 
 def test_uvicorn_access_log_goes_through_the_masked_handler(captured, hcc_env):
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_config=None, ws="wsproto"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert server.started
+    with serving(create_app(), port, access_log=True):
         assert httpx.get(f"http://127.0.0.1:{port}/health?phone={PHONE}", timeout=10).status_code == 200
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
     access = [line for line in lines(captured) if line["logger"] == "uvicorn.access"]
     assert access and "/health?phone=09******78" in access[0]["message"]
     assert PHONE not in captured.getvalue()

@@ -1,4 +1,4 @@
-"""`hcc staff`: add, list, disable; no default password; the first-admin hint."""
+"""`hcc staff`: add, list, disable, enable; no default password; the first-admin hint."""
 from __future__ import annotations
 
 from click.testing import CliRunner
@@ -32,6 +32,9 @@ def test_add_list_disable(hcc_env):
     assert "lan\tTổng đài viên\tlan\tđã khóa" in _staff(["list"]).output
     with session_factory()() as session:
         assert accounts.authenticate(session, "lan", PASSWORD) is None
+    enabled = _staff(["enable", "LAN"])
+    assert enabled.exit_code == 0 and "Đã mở khóa tài khoản lan." in enabled.output
+    assert "lan\tTổng đài viên\tlan\tđang hoạt động" in _staff(["list"]).output
 
 
 def test_bad_input_creates_nothing(hcc_env):
@@ -49,5 +52,7 @@ def test_bad_input_creates_nothing(hcc_env):
     duplicate = _staff(["add", "lan", "--role", "admin", "--password-stdin"], PASSWORD + "\n")
     assert duplicate.exit_code != 0 and "đã có" in duplicate.output
     assert _staff(["disable", "khong-co"]).exit_code != 0
+    missing = _staff(["enable", "khong-co"])
+    assert missing.exit_code != 0 and "Không có tài khoản «khong-co»" in missing.output
     with session_factory()() as session:
         assert [s.username for s in accounts.list_staff(session)] == ["lan"]

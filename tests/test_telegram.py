@@ -18,11 +18,12 @@ from bot.app import create_app
 from bot.channels import telegram, telegram_retry
 from bot.channels.telegram_buttons import CALLBACK_DATA_MAX, callback_data
 from bot.settings import get_settings
-from fake_telegram import TOKEN, FakeTelegram, fake_telegram, serving
+from fake_telegram import TOKEN, FakeTelegram, fake_telegram
 from knowledge_base import conversations
 from knowledge_base.db import session_factory
 from knowledge_base.models import Conversation, Message
 from knowledge_base.tracking_code import EXAMPLE
+from loopback_server import serving
 from stack import free_port
 
 pytestmark = pytest.mark.timeout(30)

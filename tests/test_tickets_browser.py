@@ -10,14 +10,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from browser import expect
 from knowledge_base.db import session_factory, transaction
 from knowledge_base.models import Ticket, TicketEvent
 from knowledge_base.tickets import open_ticket
 from stack import HCC, ROOT, free_port, stack_env
-from test_widget_browser import browser, page  # noqa: F401 (fixtures)
-
-playwright_api = pytest.importorskip("playwright.sync_api", reason="the test extra (playwright) is not installed")
-expect = playwright_api.expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -52,7 +49,7 @@ def gateway(tmp_path_factory):
         log.close()
 
 
-def test_an_operator_moves_a_complaint_along_and_is_refused_the_admin_page(gateway, page):  # noqa: F811
+def test_an_operator_moves_a_complaint_along_and_is_refused_the_admin_page(gateway, page):
     url, database_url = gateway
     with transaction(database_url) as session:
         number = open_ticket(session, "complaint", "Cán bộ tiếp nhận hẹn trả kết quả nhưng đã quá hạn",

@@ -161,6 +161,8 @@ def test_callbacks_are_listed_and_marked_called_or_unreachable(operator):
     assert listed[0]["contact_phone"] == "0987654321" and "gọi lại" in listed[0]["content"]
     path = f"/api/console/callbacks/{number}/outcome"
     assert operator.post(path, json={"outcome": "bận"}).status_code == 400
+    too_long = operator.post(path, json={"outcome": "unreachable", "note": "x" * 4001})
+    assert too_long.status_code == 400 and too_long.json()["error"] == "Nội dung dài quá 4000 ký tự."
     assert operator.post(f"/api/console/callbacks/{complaint}/outcome", json={"outcome": "called"}).status_code == 400
     missed = operator.post(path, json={"outcome": "unreachable", "note": "Thuê bao không liên lạc được"}).json()
     assert (missed["ticket"]["status"], missed["ticket"]["callback_outcome_label"]) == ("dang_xu_ly", "Không liên lạc được")

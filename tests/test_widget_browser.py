@@ -4,41 +4,17 @@ from __future__ import annotations
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
+from browser import new_page, playwright_api
 from knowledge_base import conversations
 from knowledge_base.db import session_factory
 from stack import free_port
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="the test extra (playwright) is not installed")
-
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-WAIT_MS = 30_000  # every wait is bounded; a turn through Rasa takes well under a second here
 QUESTION = "Làm hộ chiếu cần giấy tờ gì?"
 ONLINE = "Trợ lý ảo · Thường trả lời ngay"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing (make install puts Debian's chromium there)")
-    playwright_api.expect.set_options(timeout=WAIT_MS)
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="vi-VN")
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def bot_bubbles(page):
@@ -128,9 +104,7 @@ def test_ask_get_the_catalogue_answer_click_a_button_and_find_the_history_after_
 
 
 def test_at_360_px_the_embedded_panel_fits_is_keyboard_usable_and_shows_markup_literally(stack, browser, host_page):
-    context = browser.new_context(viewport={"width": 360, "height": 640}, locale="vi-VN", has_touch=True)
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
+    page = new_page(browser, 360, 640, has_touch=True)
     tag = f'<script src="{stack.gateway_url}/widget.js" data-title="Bộ phận Một cửa" data-color="#d32f2f"></script>'
     try:
         page.goto(host_page(tag))
@@ -166,7 +140,7 @@ def test_at_360_px_the_embedded_panel_fits_is_keyboard_usable_and_shows_markup_l
         playwright_api.expect(launcher).to_be_focused()
         assert page.locator("p").evaluate("el => getComputedStyle(el).color") == "rgb(0, 128, 0)"  # host styles untouched
     finally:
-        context.close()
+        page.context.close()
 
 
 def test_after_a_network_drop_it_reconnects_and_shows_what_it_missed(stack, page):

@@ -21,7 +21,6 @@ from starlette.testclient import TestClient
 from bot.app import create_app
 from bot.channels import telegram, zalo, zalo_api, zalo_messages, zalo_tokens
 from bot.settings import get_settings
-from fake_telegram import serving
 from fake_zalo import APP_ID, APP_SECRET, FIRST_ACCESS, FIRST_REFRESH, OA_SECRET, FakeZalo, fake_zalo
 from knowledge_base import conversations
 from knowledge_base.db import session_factory, transaction
@@ -29,6 +28,7 @@ from knowledge_base.handoffs import request_handoff
 from knowledge_base.models import Message
 from knowledge_base.staff import add_staff
 from knowledge_base.staff_sessions import open_session
+from loopback_server import serving
 from stack import free_port
 
 pytestmark = pytest.mark.timeout(60)

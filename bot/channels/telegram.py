@@ -8,7 +8,6 @@ import asyncio
 import hmac
 import json
 import logging
-import weakref
 from contextlib import asynccontextmanager, suppress
 from typing import AsyncIterator
 
@@ -27,6 +26,7 @@ from bot import router
 from bot.channels import telegram_buttons
 from bot.channels.chat_text import GREETING, chunks, non_text_reply
 from bot.channels.telegram_retry import with_retries
+from bot.channels.turn_locks import TurnLocks
 from bot.settings import Settings, get_settings
 from knowledge_base import conversations
 from knowledge_base.db import transaction
@@ -40,7 +40,7 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TEXT_MAX = 4096  # characters in one Telegram message
 
-_chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+_lock = TurnLocks()  # one turn at a time per chat
 _live: Application | None = None  # the running channel of this process, for deliver()
 
 
@@ -105,14 +105,6 @@ async def _best_effort(call, what: str) -> None:
 
 def _chat(update: Update) -> str:
     return str(update.effective_chat.id)
-
-
-def _lock(chat: str) -> asyncio.Lock:
-    """One turn at a time per chat, so a chat's replies come in the order of its messages."""
-    lock = _chat_locks.get(chat)
-    if lock is None:
-        lock = _chat_locks[chat] = asyncio.Lock()
-    return lock
 
 
 async def _route(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:

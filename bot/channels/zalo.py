@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from contextlib import asynccontextmanager, suppress
 from typing import AsyncIterator
 
@@ -22,6 +21,7 @@ from starlette.routing import Route
 from bot import router
 from bot.channels import zalo_api, zalo_events, zalo_messages, zalo_tokens
 from bot.channels.chat_text import GREETING, non_text_reply
+from bot.channels.turn_locks import TurnLocks
 from bot.console import hub
 from bot.settings import Settings, get_settings
 from knowledge_base import conversations
@@ -34,7 +34,7 @@ TOKEN_CHECK_SECONDS = 60.0  # how often the idle channel looks whether the acces
 NOT_TEXT_EVENTS = ("user_send_image", "user_send_file", "user_send_sticker", "user_send_gif", "user_send_audio",
                    "user_send_video", "user_send_location", "user_send_link", "user_send_business_card")
 
-_user_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+_lock = TurnLocks()  # one turn at a time per citizen
 _live: zalo_api.Connection | None = None  # the running channel of this process, for deliver()
 _turns: set[asyncio.Task] = set()  # turns still running after the webhook's 200
 
@@ -52,14 +52,6 @@ def undelivered_text(failure: zalo_api.SendFailed, text: str) -> str:
     else:
         why = f"Zalo từ chối (mã lỗi {failure.code}: {failure.reason})" if failure.code is not None else failure.reason
     return f"Không gửi được tin nhắn qua Zalo: {why}. Nội dung chưa gửi: “{preview}”"
-
-
-def _lock(user_id: str) -> asyncio.Lock:
-    """One turn at a time per citizen, so replies come in the order of the messages."""
-    lock = _user_locks.get(user_id)
-    if lock is None:
-        lock = _user_locks[user_id] = asyncio.Lock()
-    return lock
 
 
 # --- sending ------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -40,6 +39,15 @@ async def _run(work: Callable[[], object], status: int = 200) -> Response:
     return result if isinstance(result, Response) else JSONResponse(result, status_code=status)
 
 
+async def _run_on_body(request: Request, work: Callable[[dict], object], status: int = 200) -> Response:
+    """``work(body)`` for the request's JSON body, as ``_run`` runs work; 400 for a bad body."""
+    try:
+        body = await json_body(request)
+    except BadBody as error:
+        return error.response()
+    return await _run(lambda: work(body), status)
+
+
 def _entry_detail(session, faq_id: int) -> dict:
     entry = faq_admin.get_entry(session, faq_id)
     return {**faq_admin.as_dict(entry), "versions": [faq_admin.version_dict(v) for v in faq_admin.versions(session, faq_id)]}
@@ -59,18 +67,14 @@ async def faq_list(request: Request) -> Response:
                 return {"entries": [faq_admin.as_dict(e) for e in faq_admin.list_entries(session, query, status)]}
 
         return await _run(read)
-    try:
-        body = await json_body(request)
-    except BadBody as error:
-        return error.response()
 
-    def create() -> dict:
+    def create(body: dict) -> dict:
         data = faq_admin.parse_input(body)
         with transaction() as session:
             entry = faq_admin.create(session, actor, data, publish=body.get("publish") is True)
             return _entry_detail(session, entry.id)
 
-    return await _run(create, status=201)
+    return await _run_on_body(request, create, status=201)
 
 
 @require("admin")
@@ -83,18 +87,14 @@ async def faq_entry(request: Request) -> Response:
                 return _entry_detail(session, faq_id)
 
         return await _run(read)
-    try:
-        body = await json_body(request)
-    except BadBody as error:
-        return error.response()
 
-    def edit() -> dict:
+    def edit(body: dict) -> dict:
         data = faq_admin.parse_input(body)
         with transaction() as session:
             faq_admin.update(session, actor, faq_id, data)
             return _entry_detail(session, faq_id)
 
-    return await _run(edit)
+    return await _run_on_body(request, edit)
 
 
 @require("admin")
@@ -103,12 +103,8 @@ async def faq_action(request: Request) -> Response:
     faq_id, action, actor = request.path_params["faq_id"], request.path_params["action"], request.state.staff.username
     if action not in ("publish", "unpublish", "rollback"):
         return _error("Không có thao tác này.", 404)
-    try:
-        body = await json_body(request)
-    except BadBody as error:
-        return error.response()
 
-    def act() -> dict:
+    def act(body: dict) -> dict:
         with transaction() as session:
             if action == "rollback":
                 version = body.get("version")
@@ -119,7 +115,7 @@ async def faq_action(request: Request) -> Response:
                 faq_admin.set_status(session, actor, faq_id, "published" if action == "publish" else "draft")
             return _entry_detail(session, faq_id)
 
-    return await _run(act)
+    return await _run_on_body(request, act)
 
 
 @require("admin")
@@ -142,11 +138,10 @@ async def faq_diff(request: Request) -> Response:
 
 async def _upload(request: Request) -> tuple[str, bytes, bool]:
     """``{filename, content (base64), remove_missing?}``; raises BadBody."""
-    raw = await request.body()
-    if len(raw) > get_settings().admin_upload_max_bytes * 4 // 3 + 1024:
-        raise BadBody(f"Tệp quá lớn (tối đa {get_settings().admin_upload_max_bytes // 1_000_000} MB).")
+    most = get_settings().admin_upload_max_bytes
+    # base64 makes the file a third larger; the rest of the JSON is small
+    body = await json_body(request, limit=most * 4 // 3 + 1024, too_large=f"Tệp quá lớn (tối đa {most // 1_000_000} MB).")
     try:
-        body = json.loads(raw)
         filename, content = body["filename"], base64.b64decode(body["content"], validate=True)
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise BadBody("Cần tên tệp và nội dung tệp.") from None
@@ -180,25 +175,20 @@ async def catalogue_upload(request: Request) -> Response:
 async def procedure(request: Request) -> Response:
     """GET /api/admin/procedures/{code}; PUT {address?, channels?: {kind: {processing_time?, committed_time?, fee?}}}."""
     code, actor = request.path_params["code"], request.state.staff.username
-    if request.method == "PUT":
-        try:
-            body = await json_body(request)
-        except BadBody as error:
-            return error.response()
-    else:
-        body = None
 
-    def work() -> dict:
-        if body is not None:
-            with transaction() as session:
-                catalogue_admin.edit_procedure(session, actor, code, body)
+    def read() -> dict:
         with session_factory()() as session:
             record = catalogue.get_procedure(session, code)
         if record is None:
             raise LookupError(f"Không có thủ tục mã {code} trong danh mục.")
         return record.to_dict()
 
-    return await _run(work)
+    def edit(body: dict) -> dict:
+        with transaction() as session:
+            catalogue_admin.edit_procedure(session, actor, code, body)
+        return read()
+
+    return await _run_on_body(request, edit) if request.method == "PUT" else await _run(read)
 
 
 @require("admin")

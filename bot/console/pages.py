@@ -17,7 +17,8 @@ ASSET = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg)$")
 MEDIA = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8", "svg": "image/svg+xml"}
 
 
-def _page(name: str) -> HTMLResponse:
+def staff_page(name: str) -> HTMLResponse:
+    """``bot/static/console/<name>`` with the centre's name and hotline filled in (HTML-escaped)."""
     settings = get_settings()
     template = Template((STATIC / name).read_text(encoding="utf-8"))
     body = template.safe_substitute(center=html.escape(settings.center_name), hotline=html.escape(settings.hotline))
@@ -25,17 +26,17 @@ def _page(name: str) -> HTMLResponse:
 
 
 async def login_page(request: Request) -> Response:
-    return _page("login.html")
+    return staff_page("login.html")
 
 
 @require("operator")
 async def console_page(request: Request) -> Response:
-    return _page("console.html")
+    return staff_page("console.html")
 
 
 @require("admin")
 async def admin_page(request: Request) -> Response:
-    return _page("admin.html")
+    return staff_page("admin.html")
 
 
 async def asset(request: Request) -> Response:

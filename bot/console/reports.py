@@ -13,7 +13,7 @@ from starlette.routing import Route
 from sqlalchemy.orm import Session
 
 from bot.auth import require
-from bot.console.pages import _page
+from bot.console.pages import staff_page
 from knowledge_base import reports
 from knowledge_base.db import session_factory
 from knowledge_base.ratings import LEVELS
@@ -134,7 +134,7 @@ def _bad_period(error: reports.PeriodError) -> JSONResponse:
 
 @require("admin")
 async def page(request: Request) -> Response:
-    return _page("reports.html")
+    return staff_page("reports.html")
 
 
 @require("admin")
@@ -146,34 +146,20 @@ async def summary(request: Request) -> Response:
         return _bad_period(error)
 
 
-def _chart_name(request: Request) -> str | None:
+async def _for_chart(request: Request, answer: Callable[[str, reports.Period], Response]) -> Response:
+    """``answer(chart name, period)`` from the URL, in a worker thread; 404/400 when either is wrong."""
     name = request.path_params["name"]
-    return name if name in CHARTS else None
-
-
-def _chart_request(request: Request):
-    """(chart name, period) from the URL, or the 404/400 answer when either is wrong."""
-    name = _chart_name(request)
-    if name is None:
+    if name not in CHARTS:
         return JSONResponse({"error": "Không có biểu đồ này."}, status_code=404)
     try:
-        return name, _period(request)
+        period = _period(request)
     except reports.PeriodError as error:
         return _bad_period(error)
+    return await run_in_threadpool(answer, name, period)
 
 
-@require("admin")
-async def chart_svg(request: Request) -> Response:
-    """GET /admin/reports/charts/{name}.svg?from&to"""
-    asked = _chart_request(request)
-    if isinstance(asked, Response):
-        return asked
-    name, period = asked
-
-    def render() -> bytes:
-        return CHARTS[name].draw(_rows(name, period), period)
-
-    return Response(await run_in_threadpool(render), media_type="image/svg+xml",
+def _svg(name: str, period: reports.Period) -> Response:
+    return Response(CHARTS[name].draw(_rows(name, period), period), media_type="image/svg+xml",
                     headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
@@ -188,17 +174,22 @@ def to_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
+def _csv(name: str, period: reports.Period) -> Response:
+    filename = f"bao-cao-{name}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
+    return Response(to_csv(_rows(name, period)), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+@require("admin")
+async def chart_svg(request: Request) -> Response:
+    """GET /admin/reports/charts/{name}.svg?from&to"""
+    return await _for_chart(request, _svg)
+
+
 @require("admin")
 async def chart_csv(request: Request) -> Response:
     """GET /admin/reports/csv/{name}.csv?from&to: the numbers behind the chart."""
-    asked = _chart_request(request)
-    if isinstance(asked, Response):
-        return asked
-    name, period = asked
-    text = await run_in_threadpool(lambda: to_csv(_rows(name, period)))
-    filename = f"bao-cao-{name}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+    return await _for_chart(request, _csv)
 
 
 routes = [

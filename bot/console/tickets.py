@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import delivery
-from bot.auth import require
+from bot.auth import Endpoint, require
 from bot.console import citizen
 from bot.json_body import BadBody, json_body, text_field
 from knowledge_base import conversations
@@ -137,11 +137,19 @@ async def _post(request: Request, act: Callable[[Session, Ticket, str, dict], ob
         return _error(error)
 
 
-@require("operator")
-async def set_status(request: Request) -> Response:
-    """POST /api/console/tickets/{number}/status {status, note?}"""
-    return await _post(request, lambda s, t, actor, b: workflow.change_status(
-        s, t, text_field(b, "status") or "", actor, text_field(b, "note")))
+def _noted(field: str, act: Callable[[Session, Ticket, str, str, str | None], object]) -> Endpoint:
+    """The endpoint for POST {``field``, note?}: ``act(session, ticket, value, actor, note)``."""
+    @require("operator")
+    async def endpoint(request: Request) -> Response:
+        return await _post(request, lambda s, t, actor, b: act(s, t, text_field(b, field) or "", actor, text_field(b, "note")))
+
+    return endpoint
+
+
+# POST /api/console/tickets/{number}/status {status, note?}
+set_status = _noted("status", workflow.change_status)
+# POST /api/console/callbacks/{number}/outcome {outcome: called|unreachable, note?}
+record_callback = _noted("outcome", workflow.record_callback)
 
 
 @require("operator")
@@ -154,13 +162,6 @@ async def set_assignee(request: Request) -> Response:
 async def add_note(request: Request) -> Response:
     """POST /api/console/tickets/{number}/notes {text}: an internal note."""
     return await _post(request, lambda s, t, actor, b: workflow.add_note(s, t, actor, text_field(b, "text")))
-
-
-@require("operator")
-async def record_callback(request: Request) -> Response:
-    """POST /api/console/callbacks/{number}/outcome {outcome: called|unreachable, note?}"""
-    return await _post(request, lambda s, t, actor, b: workflow.record_callback(
-        s, t, text_field(b, "outcome") or "", actor, text_field(b, "note")))
 
 
 @require("operator")
