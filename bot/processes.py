@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 
 STOP_GRACE = 10.0  # seconds a child gets to exit after SIGTERM before SIGKILL
 MAX_BACKOFF = 30.0
+STABLE_AFTER = 60.0  # a child that ran this long before dying had recovered: its next restart waits the least again
 
 
 def child_env() -> dict[str, str]:
@@ -35,7 +37,7 @@ def write_endpoints(settings: Settings) -> Path:
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
     endpoints["action_endpoint"] = {**(endpoints.get("action_endpoint") or {}), "url": f"{settings.action_url}/webhook"}
     for name, store in (("tracker_store", tracker_store(settings.resolved_database_url)),
-                        ("lock_store", lock_store(settings.redis_url, settings.redis_prefix))):
+                        ("lock_store", lock_store(settings.redis_url, settings.redis_prefix, settings.redis_timeout))):
         if store is not None:
             endpoints[name] = store
     path = settings.var_dir / f"endpoints-{settings.rasa_port}.yml"
@@ -61,9 +63,11 @@ class Child:
     command: list[str]
     process: subprocess.Popen | None = None
     restarts: int = 0
+    started_at: float = 0.0  # time.monotonic() of the last start
 
     def start(self) -> None:
         self.process = subprocess.Popen(self.command, cwd=PROJECT_ROOT, env=child_env())
+        self.started_at = time.monotonic()
         log.info("started %s (pid %d)", self.name, self.process.pid)
 
     def stop(self) -> None:
@@ -95,6 +99,8 @@ class Supervisor:
         while not self._stopping.wait(1.0):
             for child in self.children:
                 if child.process is not None and child.process.poll() is not None and not self._stopping.is_set():
+                    if time.monotonic() - child.started_at >= STABLE_AFTER:
+                        child.restarts = 0  # crashes weeks apart must not each wait the longest pause
                     pause = min(MAX_BACKOFF, 2.0 ** child.restarts)
                     log.warning("%s exited with code %s; restarting in %.0f s", child.name, child.process.returncode, pause)
                     if self._stopping.wait(pause):

@@ -73,7 +73,8 @@ class Verdict:
 def counter_for(settings: Settings) -> Counter:
     """The counter the settings ask for (a fresh one when the settings change, e.g. between tests)."""
     if settings.redis_url:
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=settings.redis_timeout,
+                                      socket_connect_timeout=settings.redis_timeout)
         return RedisCounter(client, settings.redis_prefix)
     return MemoryCounter()
 

@@ -6,24 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import secrets
 import time
-import uuid
 from contextlib import ExitStack
 from typing import Callable
 
 import httpx
 import pytest
-import redis
 import websockets
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 import stack as harness
 from bot.settings import get_settings
 from knowledge_base.db import session_factory
 from knowledge_base.models import Conversation, Message
-from staff_helpers import PASSWORD, make_staff
+from shared_storage import required, seeded, throwaway
+from staff_helpers import PASSWORD
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(600)]
 
@@ -33,57 +31,19 @@ LIVE_SECONDS = 2.0
 RUN = f"inst-{secrets.token_hex(4)}-"
 
 
-def _required(variable: str) -> str:
-    """A test server's URL from the environment: skipped where unset on a user's clone, a failure under CI."""
-    url = os.environ.get(variable)
-    if not url:
-        message = f"needs {variable} (set by .ci/run)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return url
-
-
 @pytest.fixture(scope="module")
 def instances(tmp_path_factory):
     """Instances A and B over the demo data in one throw-away PostgreSQL schema and one Redis (own key prefix)."""
-    from nlu.training import train
-
-    postgres, redis_url = _required("HCC_TEST_POSTGRES_URL"), _required("HCC_TEST_REDIS_URL")
+    postgres, redis_url = required("HCC_TEST_POSTGRES_URL"), required("HCC_TEST_REDIS_URL")
     workdir = tmp_path_factory.mktemp("instances")
-    schema, prefix = f"hcc_test_{uuid.uuid4().hex[:12]}", f"hcc-test-{uuid.uuid4().hex[:12]}:"
-    admin = create_engine(postgres, future=True)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database_url = f"{postgres}{'&' if '?' in postgres else '?'}options=-csearch_path%3D{schema}"
-    shared = {**harness.stack_env(workdir), "HCC_DATABASE_URL": database_url, "HCC_REDIS_URL": redis_url,
-              "HCC_REDIS_PREFIX": prefix, "HCC_OFFICE_HOURS": "mon-sun 00:00-23:59",
-              "HCC_CONSOLE_TICK_SECONDS": "0.2", "HCC_PHONE_SALT": "instances-test-salt"}
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            for name in ("HCC_DATABASE_URL", "HCC_PHONE_SALT", "HCC_VAR_DIR"):
-                patch.setenv(name, shared[name])
-            get_settings.cache_clear()
-            harness.hcc(shared, "kb", "demo")
-            make_staff("lan", "operator", "Nguyễn Thị Lan")
-            make_staff("quantri", "admin", "Quản trị thử")
-            model = train(output=workdir / "models")
-            with ExitStack() as stacks:
-                a = stacks.enter_context(harness.running({**shared, "HCC_VAR_DIR": str(workdir / "a")}, model, workdir / "a"))
-                b = stacks.enter_context(harness.running({**shared, "HCC_VAR_DIR": str(workdir / "b")}, model, workdir / "b"))
-                yield a, b
-    finally:
-        get_settings.cache_clear()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            if connection.execute(text("SELECT to_regclass('public.events')")).scalar():
-                connection.execute(text("DELETE FROM public.events WHERE sender_id LIKE :run"), {"run": f"%:{RUN}%"})
-        admin.dispose()
-        client = redis.Redis.from_url(redis_url)
-        keys = list(client.scan_iter(match=f"{prefix}*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
+    with throwaway(postgres, redis_url, RUN) as (database_url, prefix):
+        shared = {**harness.stack_env(workdir), "HCC_DATABASE_URL": database_url, "HCC_REDIS_URL": redis_url,
+                  "HCC_REDIS_PREFIX": prefix, "HCC_OFFICE_HOURS": "mon-sun 00:00-23:59",
+                  "HCC_CONSOLE_TICK_SECONDS": "0.2", "HCC_PHONE_SALT": "instances-test-salt"}
+        with seeded(shared, workdir) as model, ExitStack() as stacks:
+            a = stacks.enter_context(harness.running({**shared, "HCC_VAR_DIR": str(workdir / "a")}, model, workdir / "a"))
+            b = stacks.enter_context(harness.running({**shared, "HCC_VAR_DIR": str(workdir / "b")}, model, workdir / "b"))
+            yield a, b
 
 
 def ws_url(stack: harness.Stack, path: str) -> str:

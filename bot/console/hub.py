@@ -65,8 +65,10 @@ def _channel_name() -> str:
     return f"{get_settings().redis_prefix}console"
 
 
-async def relay() -> None:
-    """Fan out every event published through Redis to this instance, until cancelled."""
+async def relay(on_subscribed: Callable[[], None] | None = None) -> None:
+    """Fan out every event published through Redis to this instance, until cancelled or Redis is lost.
+
+    ``on_subscribed`` is called once the subscription stands."""
     global _redis
     import redis.asyncio as redis
 
@@ -75,6 +77,8 @@ async def relay() -> None:
     try:
         await pubsub.subscribe(_channel_name())
         _redis = client
+        if on_subscribed is not None:
+            on_subscribed()
         async for item in pubsub.listen():
             if item.get("type") != "message":
                 continue

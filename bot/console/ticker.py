@@ -43,14 +43,26 @@ async def _tick(app: Starlette) -> None:
 
 
 async def _relay_forever() -> None:
+    """Keep the Redis relay up: after losing Redis, subscribe again every ``redis_retry_seconds``."""
+    lost = False  # one warning per outage, not one per try
+
+    def subscribed() -> None:
+        nonlocal lost
+        if lost:
+            log.info("console Redis relay resumed")
+        lost = False
+
     while True:
+        pause = get_settings().redis_retry_seconds
         try:
-            await hub.relay()
+            await hub.relay(on_subscribed=subscribed)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 - Redis away: events stay local until it is back
-            log.warning("console Redis relay stopped (%s); retrying in 5 s", type(error).__name__)
-        await asyncio.sleep(5)
+            if not lost:
+                log.warning("console Redis relay stopped (%s); subscribing again every %.1f s", type(error).__name__, pause)
+            lost = True
+        await asyncio.sleep(pause)
 
 
 @asynccontextmanager

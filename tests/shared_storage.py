@@ -1,0 +1,75 @@
+"""Stacks on shared storage for tests: a throw-away PostgreSQL schema and Redis key prefix, the demo data,
+two staff accounts and a trained model (tests/test_instances.py, tests/test_faults_storage.py)."""
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+
+import stack as harness
+from bot.settings import get_settings
+from staff_helpers import make_staff
+
+OPERATOR, ADMIN = "lan", "quantri"
+
+
+def required(variable: str) -> str:
+    """A test server's URL from the environment: skipped where unset on a user's clone, a failure under CI."""
+    url = os.environ.get(variable)
+    if not url:
+        message = f"needs {variable} (set by .ci/run)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@contextmanager
+def throwaway(postgres: str, redis_url: str, senders: str) -> Iterator[tuple[str, str]]:
+    """(the URL of a new schema on ``postgres``, a new Redis key prefix), both removed afterwards.
+
+    Rasa's tracker store keeps its rows in public.events, outside the schema: those of every sender id
+    containing ``senders`` are deleted too."""
+    schema, prefix = f"hcc_test_{uuid.uuid4().hex[:12]}", f"hcc-test-{uuid.uuid4().hex[:12]}:"
+    admin = create_engine(postgres, future=True)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{postgres}{'&' if '?' in postgres else '?'}options=-csearch_path%3D{schema}", prefix
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            if connection.execute(text("SELECT to_regclass('public.events')")).scalar():
+                connection.execute(text("DELETE FROM public.events WHERE sender_id LIKE :run"), {"run": f"%{senders}%"})
+        admin.dispose()
+        client = redis.Redis.from_url(redis_url)
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+@contextmanager
+def seeded(env: dict[str, str], workdir: Path) -> Iterator[Path]:
+    """The demo data and staff ``lan`` (operator) and ``quantri`` (admin) in ``env``'s database; yields the model.
+
+    This process's settings point at that database until the end, so tests can read what the stack stored."""
+    from nlu.training import train
+
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for name in ("HCC_DATABASE_URL", "HCC_PHONE_SALT", "HCC_VAR_DIR"):
+                patch.setenv(name, env[name])
+            get_settings.cache_clear()
+            harness.hcc(env, "kb", "demo")
+            make_staff(OPERATOR, "operator", "Nguyễn Thị Lan")
+            make_staff(ADMIN, "admin", "Quản trị thử")
+            yield train(output=workdir / "models")
+    finally:
+        get_settings.cache_clear()
