@@ -11,9 +11,10 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -75,10 +76,7 @@ def running(env: dict[str, str], model: Path, workdir: Path, timeout: float = 12
     env = {**env, **{name: str(port) for name, port in ports.items()}}
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / f"stack-{ports['HCC_PORT']}.log"
-    with log.open("w", encoding="utf-8") as output:
-        # Its own process group, so a stuck stack can be killed whole.
-        process = subprocess.Popen([str(HCC), "run", "--model", str(model)], cwd=ROOT, env=env,
-                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    process = _start(["run", "--model", str(model)], env, log)
     client = httpx.Client(timeout=30)
     stack = Stack(f"http://127.0.0.1:{ports['HCC_PORT']}", f"http://127.0.0.1:{ports['HCC_RASA_PORT']}",
                   f"http://127.0.0.1:{ports['HCC_ACTION_PORT']}", log, client, env["HCC_DATABASE_URL"], model)
@@ -88,6 +86,35 @@ def running(env: dict[str, str], model: Path, workdir: Path, timeout: float = 12
     finally:
         client.close()
         _stop(process)
+
+
+@contextmanager
+def gateway_only(behind: Stack, workdir: Path, port: int, env: dict[str, str] | None = None,
+                 timeout: float = 60) -> Iterator[tuple[Stack, subprocess.Popen]]:
+    """`hcc run --gateway-only` on ``port`` in front of the Rasa server, action server and database of ``behind``.
+
+    Yields the new gateway's view of the stack and its process (a test may kill it, then start another)."""
+    env = {**stack_env(workdir), **(env or {}), "HCC_DATABASE_URL": behind.database_url, "HCC_PORT": str(port),
+           "HCC_RASA_PORT": str(urlsplit(behind.rasa_url).port), "HCC_ACTION_PORT": str(urlsplit(behind.action_url).port)}
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / f"gateway-{port}-{time.time_ns()}.log"
+    process = _start(["run", "--gateway-only"], env, log)
+    client = httpx.Client(timeout=30)
+    gateway = replace(behind, gateway_url=f"http://127.0.0.1:{port}", log=log, client=client)
+    try:
+        _wait_ready(gateway, process, timeout)
+        yield gateway, process
+    finally:
+        client.close()
+        _stop(process)
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """`hcc ARGS` in the background, its output in ``log``."""
+    with log.open("w", encoding="utf-8") as output:
+        # Its own process group, so a stuck stack can be killed whole.
+        return subprocess.Popen([str(HCC), *args], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                start_new_session=True)
 
 
 def _wait_ready(stack: Stack, process: subprocess.Popen, timeout: float) -> None:
