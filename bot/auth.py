@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from typing import Awaitable, Callable
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
@@ -32,6 +32,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 
+from bot.origins import same_origin
 from bot.settings import get_settings
 from knowledge_base import login_limit, staff_sessions
 from knowledge_base import staff as accounts
@@ -100,18 +101,10 @@ async def staff_from(connection: HTTPConnection, fresh: bool = False) -> Staff |
     return staff
 
 
-def _same_origin(connection: HTTPConnection) -> bool:
-    """No Origin header (same-origin GETs, non-browser clients) passes; a foreign one does not."""
-    origin = connection.headers.get("origin")
-    if origin is None:
-        return True
-    return urlsplit(origin).netloc.lower() == connection.headers.get("host", "").lower()
-
-
 async def check_csrf(request: Request) -> bool:
     """Whether a state-changing request carries its session's CSRF token (and comes from this site)."""
     staff = await staff_from(request)
-    if staff is None or not _same_origin(request):
+    if staff is None or not same_origin(request):
         return False
     presented = request.headers.get(CSRF_HEADER, "")
     return bool(presented) and hmac.compare_digest(presented.encode(), staff.csrf_token.encode())
@@ -164,7 +157,7 @@ async def staff_for_websocket(websocket: WebSocket, role: str = "operator") -> S
     """The staff member behind a WebSocket handshake, or None after refusing it (call before accept())."""
     staff = await staff_from(websocket)
     # Browsers always send Origin on WebSockets, and SameSite does not cover every browser: check it here.
-    if staff is None or not staff.may(role) or websocket.headers.get("origin") is None or not _same_origin(websocket):
+    if staff is None or not staff.may(role) or websocket.headers.get("origin") is None or not same_origin(websocket):
         await websocket.close(code=4403 if staff is not None else 4401)
         return None
     return staff
@@ -196,7 +189,7 @@ def _login(username: str, password: str, client: str | None) -> tuple[int, dict,
 
 async def login(request: Request) -> Response:
     """POST /api/auth/login {username, password} (JSON only, so no cross-site form can post it)."""
-    if not request.headers.get("content-type", "").startswith("application/json") or not _same_origin(request):
+    if not request.headers.get("content-type", "").startswith("application/json") or not same_origin(request):
         return JSONResponse({"error": "Yêu cầu đăng nhập không hợp lệ."}, status_code=400)
     try:
         body = await request.json()

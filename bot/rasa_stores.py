@@ -12,7 +12,9 @@ LOCK_STORE = "bot.rasa_resilient_stores.FallbackRedisLockStore"
 
 
 def tracker_store(database_url: str) -> dict | None:
-    """Rasa's SQL tracker store on our PostgreSQL (its own ``events`` table), or None for SQLite."""
+    """Rasa's SQL tracker store on our PostgreSQL (its own ``events`` table), or None for SQLite.
+
+    The URL's query (``options=-csearch_path=...``, ``sslmode``...) goes along, so the table is in the same schema."""
     url = make_url(database_url)
     if url.get_backend_name() != "postgresql":
         return None
@@ -20,6 +22,9 @@ def tracker_store(database_url: str) -> dict | None:
              "db": url.database, "username": url.username}
     if url.password:
         store["password"] = url.password
+    if url.query:
+        # A repeated option is a tuple, which YAML cannot write; Rasa passes the query to SQLAlchemy's URL.
+        store["query"] = {key: list(value) if isinstance(value, tuple) else value for key, value in url.query.items()}
     return store
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from bot.origins import parse_origins
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -66,6 +68,7 @@ class Settings:
     zalo_token_margin: int = 3600  # refresh the access token this many seconds before it expires
     zalo_ack_seconds: float = 1.5  # Zalo wants the webhook's 200 within 2 s; the turn goes on after it
     widget_history: int = 100  # messages a widget gets when it opens (and per catch-up page)
+    widget_origins: tuple[str, ...] = ()  # sites whose pages may embed the widget besides ours; "*": any
     cookie_secure: bool = False  # staff session cookies only over HTTPS; set HCC_COOKIE_SECURE=1 behind TLS
     session_hours: int = 12  # a staff session ends this long after its last request
     login_limit: int = 5  # failed logins allowed per username …
@@ -162,6 +165,7 @@ def from_environ() -> Settings:
         zalo_token_margin=int(_env("HCC_ZALO_TOKEN_MARGIN", str(Settings.zalo_token_margin))),
         zalo_ack_seconds=float(_env("HCC_ZALO_ACK_SECONDS", str(Settings.zalo_ack_seconds))),
         widget_history=int(_env("HCC_WIDGET_HISTORY", str(Settings.widget_history))),
+        widget_origins=parse_origins(_env("HCC_WIDGET_ORIGINS", "")),
         cookie_secure=_env("HCC_COOKIE_SECURE", "0").lower() in ("1", "true", "yes"),
         session_hours=int(_env("HCC_SESSION_HOURS", str(Settings.session_hours))),
         login_limit=int(_env("HCC_LOGIN_LIMIT", str(Settings.login_limit))),

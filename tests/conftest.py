@@ -72,14 +72,23 @@ def session(hcc_env) -> Iterator[Session]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def portal():
+    """The province portal embedding the widget: a site on its own loopback origin, in the stack's HCC_WIDGET_ORIGINS."""
+    from host_site import host_site
+
+    with host_site() as site:
+        yield site
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, portal):
     """The whole stack (`hcc run`: action server, Rasa, gateway) on free ports over a demo SQLite database."""
     import stack as harness
     from nlu.training import train
 
     workdir = tmp_path_factory.mktemp("stack")
     # The hotline is always staffed here (handoffs); the night path is tested on the actions directly.
-    env = {**harness.stack_env(workdir), "HCC_OFFICE_HOURS": "mon-sun 00:00-23:59"}
+    env = {**harness.stack_env(workdir), "HCC_OFFICE_HOURS": "mon-sun 00:00-23:59", "HCC_WIDGET_ORIGINS": portal.origin}
     harness.hcc(env, "kb", "demo")
     model = train(output=workdir / "models")
     with harness.running(env, model, workdir) as running:

@@ -11,6 +11,7 @@ from typing import Iterator
 import pytest
 import redis
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection
 
 import stack as harness
 from bot.settings import get_settings
@@ -31,11 +32,8 @@ def required(variable: str) -> str:
 
 
 @contextmanager
-def throwaway(postgres: str, redis_url: str, senders: str) -> Iterator[tuple[str, str]]:
-    """(the URL of a new schema on ``postgres``, a new Redis key prefix), both removed afterwards.
-
-    Rasa's tracker store keeps its rows in public.events, outside the schema: those of every sender id
-    containing ``senders`` are deleted too."""
+def throwaway(postgres: str, redis_url: str) -> Iterator[tuple[str, str]]:
+    """(the URL of a new schema on ``postgres``, a new Redis key prefix), both removed afterwards."""
     schema, prefix = f"hcc_test_{uuid.uuid4().hex[:12]}", f"hcc-test-{uuid.uuid4().hex[:12]}:"
     admin = create_engine(postgres, future=True)
     with admin.begin() as connection:
@@ -45,14 +43,23 @@ def throwaway(postgres: str, redis_url: str, senders: str) -> Iterator[tuple[str
     finally:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            if connection.execute(text("SELECT to_regclass('public.events')")).scalar():
-                connection.execute(text("DELETE FROM public.events WHERE sender_id LIKE :run"), {"run": f"%{senders}%"})
         admin.dispose()
         client = redis.Redis.from_url(redis_url)
         keys = list(client.scan_iter(match=f"{prefix}*"))
         if keys:
             client.delete(*keys)
         client.close()
+
+
+def rasa_events(connection: Connection, sender: str) -> tuple[int, int]:
+    """Rows of Rasa's tracker store (``events``) of ``sender`` in the connection's own schema, and in ``public``."""
+    counts = []
+    for schema in (connection.execute(text("SELECT current_schema()")).scalar(), "public"):
+        table = f'"{schema}".events'
+        exists = connection.execute(text("SELECT to_regclass(:table)"), {"table": table}).scalar()
+        counts.append(connection.execute(text(f"SELECT count(*) FROM {table} WHERE sender_id = :sender"),
+                                         {"sender": sender}).scalar() if exists else 0)
+    return counts[0], counts[1]
 
 
 @contextmanager

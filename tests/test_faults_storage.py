@@ -30,7 +30,7 @@ from test_instances import sign_in, until, ws_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(240)]
 
-RUN = f"fault-{secrets.token_hex(4)}-"  # every sender of this run (Rasa's events are removed by it)
+RUN = f"fault-{secrets.token_hex(4)}-"  # every sender of this run starts so
 BOUND = 10.0  # seconds any one turn may take, outage or not
 RECOVERY = 5.0  # seconds after a server returns within which turns (and the console's Redis relay) work again
 QUESTIONS = ["Làm hộ chiếu cần những giấy tờ gì?", "lệ phí đăng ký kết hôn bao nhiêu", "nộp hồ sơ khai tử ở đâu",
@@ -51,7 +51,7 @@ def storage(tmp_path_factory) -> Iterator[Storage]:
     """One stack whose PostgreSQL (gateway, Rasa's tracker store, action server) and Redis go through proxies."""
     postgres, redis_url = required("HCC_TEST_POSTGRES_URL"), required("HCC_TEST_REDIS_URL")
     workdir = tmp_path_factory.mktemp("faults")
-    with throwaway(postgres, redis_url, RUN) as (database_url, prefix):
+    with throwaway(postgres, redis_url) as (database_url, prefix):
         env = {**harness.stack_env(workdir), "HCC_DATABASE_URL": database_url, "HCC_REDIS_URL": redis_url,
                "HCC_REDIS_PREFIX": prefix, "HCC_OFFICE_HOURS": "mon-sun 00:00-23:59",
                "HCC_CONSOLE_TICK_SECONDS": "0.2", "HCC_PHONE_SALT": "faults-test-salt",

@@ -20,14 +20,14 @@ import stack as harness
 from bot.settings import get_settings
 from knowledge_base.db import session_factory
 from knowledge_base.models import Conversation, Message
-from shared_storage import required, seeded, throwaway
+from shared_storage import rasa_events, required, seeded, throwaway
 from staff_helpers import PASSWORD
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(600)]
 
 FRAME_TIMEOUT = 15.0  # seconds any one expected frame may take
 LIVE_SECONDS = 2.0
-# Every sender of this run starts so: Rasa's tracker store keeps its rows in public.events, outside the schema.
+# Every sender of this run starts so, which tells this run's rows from any other's.
 RUN = f"inst-{secrets.token_hex(4)}-"
 
 
@@ -36,7 +36,7 @@ def instances(tmp_path_factory):
     """Instances A and B over the demo data in one throw-away PostgreSQL schema and one Redis (own key prefix)."""
     postgres, redis_url = required("HCC_TEST_POSTGRES_URL"), required("HCC_TEST_REDIS_URL")
     workdir = tmp_path_factory.mktemp("instances")
-    with throwaway(postgres, redis_url, RUN) as (database_url, prefix):
+    with throwaway(postgres, redis_url) as (database_url, prefix):
         shared = {**harness.stack_env(workdir), "HCC_DATABASE_URL": database_url, "HCC_REDIS_URL": redis_url,
                   "HCC_REDIS_PREFIX": prefix, "HCC_OFFICE_HOURS": "mon-sun 00:00-23:59",
                   "HCC_CONSOLE_TICK_SECONDS": "0.2", "HCC_PHONE_SALT": "instances-test-salt"}
@@ -154,6 +154,11 @@ def test_one_conversations_messages_sent_to_both_instances_at_once_are_handled_i
     assert sorted(text for text, _ in turns) == sorted(answers), "every message reached Rasa exactly once"
     for text, said in turns:
         assert said == [reply.get("text") or "" for reply in answers[text]], f"the answers to {text!r} interleaved"
+
+    # Rasa keeps them in the deployment's own schema, so deployments sharing one database stay apart.
+    with session_factory()() as session:
+        in_schema, in_public = rasa_events(session.connection(), f"rest:{sender}")
+    assert in_schema > 0 and in_public == 0, (in_schema, in_public)
 
     with session_factory()() as session:
         counts = dict(session.execute(

@@ -4,11 +4,14 @@ from __future__ import annotations
 import sys
 import time
 
+import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine
 
 from bot.cli import main
 from bot.processes import Child, Supervisor, child_env, write_endpoints
 from bot.settings import PROJECT_ROOT, get_settings
+from shared_storage import rasa_events
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 
@@ -61,7 +64,6 @@ def test_on_postgresql_and_redis_rasa_shares_trackers_and_locks(tmp_path, monkey
     import asyncio
     import os
 
-    import pytest
     from rasa.core.lock_store import LockStore, RedisLockStore
     from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
     from rasa.core.utils import AvailableEndpoints
@@ -95,3 +97,34 @@ def test_on_postgresql_and_redis_rasa_shares_trackers_and_locks(tmp_path, monkey
         return [e.text for e in again.events if isinstance(e, UserUttered)]
 
     assert asyncio.run(round_trip()) == ["xin chào"]
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_rasa_keeps_its_events_in_the_schema_of_the_database_url(hcc_env):
+    """Deployments sharing one PostgreSQL database in separate schemas (``options=-csearch_path=...``) keep
+    Rasa's conversations apart: the ``events`` table is created and written in the configured schema only."""
+    import asyncio
+
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.core.utils import AvailableEndpoints
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+
+    endpoints = AvailableEndpoints.read_endpoints(str(write_endpoints(get_settings())))
+    store = TrackerStore.create(endpoints.tracker_store, Domain.load(str(PROJECT_ROOT / "domain.yml")))
+    sender = f"schema-{time.time_ns()}"
+
+    async def save() -> None:
+        tracker = await store.get_or_create_tracker(sender)
+        tracker.update(UserUttered("xin chào"))
+        await store.save(tracker)
+
+    asyncio.run(save())
+    store.engine.dispose()
+    engine = create_engine(hcc_env, future=True)
+    try:
+        with engine.connect() as connection:
+            in_schema, in_public = rasa_events(connection, sender)
+    finally:
+        engine.dispose()
+    assert in_schema > 0 and in_public == 0, (in_schema, in_public)

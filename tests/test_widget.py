@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from bot import delivery
 from bot.app import create_app
@@ -289,3 +291,101 @@ def test_the_citizen_typing_reaches_the_consoles(client):
         hub.unsubscribe(listener)
     assert [e for e in heard if e["type"] == "typing"] == [
         {"type": "typing", "author": "citizen", "channel": "widget", "sender": CONVERSATION, "on": True}]
+
+
+PORTAL = "https://hcc.quangninh.gov.vn"  # the province portal, which embeds widget.js with one script tag
+FOREIGN = ["https://evil.example", "http://hcc.quangninh.gov.vn", "https://hcc.quangninh.gov.vn.evil.example",
+           "https://hcc.quangninh.gov.vn:8443", "null"]
+
+
+@pytest.fixture
+def portal_listed(rasa, monkeypatch):
+    """HCC_WIDGET_ORIGINS lists the portal (written as an IT team might: trailing slash, a second site)."""
+    monkeypatch.setenv("HCC_WIDGET_ORIGINS", f"{PORTAL}/ , https://dichvucong.quangninh.gov.vn")
+    get_settings.cache_clear()
+
+
+def opens(client: TestClient, headers: dict[str, str]) -> bool:
+    """Whether a socket with ``headers`` gets through the handshake and is served (hello answered by ready)."""
+    try:
+        with client.websocket_connect(SOCKET, headers=headers) as ws:
+            return hello(ws)[-1]["type"] == "ready"
+    except WebSocketDisconnect as refusal:
+        assert refusal.code == 4403  # refused before accept(): the browser's handshake got 403
+        return False
+
+
+def test_the_gateways_own_page_and_a_listed_portal_open_the_widget_and_other_sites_are_refused(
+        client, portal_listed, caplog):
+    assert opens(client, {"origin": "http://testserver"})  # the full-page chat at /, listed or not
+    assert opens(client, {"origin": PORTAL})
+    assert opens(client, {"origin": "https://dichvucong.quangninh.gov.vn"})
+    with caplog.at_level("WARNING", logger="bot.channels.widget"):
+        for origin in FOREIGN:
+            assert not opens(client, {"origin": origin}), origin
+    assert sum("HCC_WIDGET_ORIGINS" in record.getMessage() for record in caplog.records) == len(FOREIGN)
+
+
+def test_by_default_only_the_gateways_own_pages_open_it(client, monkeypatch):
+    monkeypatch.delenv("HCC_WIDGET_ORIGINS", raising=False)
+    get_settings.cache_clear()
+    assert get_settings().widget_origins == ()
+    assert opens(client, {"origin": "http://testserver"})
+    assert not opens(client, {"origin": PORTAL})
+
+
+def test_a_star_lets_any_site_embed_it(client, monkeypatch):
+    monkeypatch.setenv("HCC_WIDGET_ORIGINS", "*")
+    get_settings.cache_clear()
+    assert all(opens(client, {"origin": origin}) for origin in FOREIGN)
+
+
+def test_a_client_without_origin_is_no_browser_and_is_let_in(client, portal_listed):
+    """Browsers always send Origin on a WebSocket handshake, so the check stops other sites' pages; any other client
+    can send whatever Origin it likes, so refusing a missing one would protect nothing (and break scripts, probes)."""
+    assert opens(client, {})
+
+
+def test_the_browser_of_a_foreign_page_gets_403_from_uvicorn(portal_listed):
+    """As under `hcc run` (uvicorn, wsproto): the refusal is the handshake's HTTP status, not a closed socket."""
+    import asyncio
+
+    import websockets
+
+    from loopback_server import serving
+    from stack import free_port
+
+    async def status(url: str, origin: str) -> int:
+        try:
+            async with websockets.connect(url, origin=origin, open_timeout=10):
+                return 101
+        except websockets.InvalidStatusCode as refusal:
+            return refusal.status_code
+
+    port = free_port()
+    with serving(create_app(), port):
+        url = f"ws://127.0.0.1:{port}{SOCKET}"
+        assert asyncio.run(status(url, "https://evil.example")) == 403
+        assert asyncio.run(status(url, PORTAL)) == 101
+
+
+@pytest.mark.parametrize("value, origins", [
+    ("", ()), (" * ", ("*",)),
+    ("https://HCC.QuangNinh.gov.vn/, http://127.0.0.1:8080,https://x.gov.vn:443", (
+        "https://hcc.quangninh.gov.vn", "http://127.0.0.1:8080", "https://x.gov.vn")),
+])
+def test_widget_origins_are_read_as_browsers_write_origins(monkeypatch, value, origins):
+    from bot.settings import from_environ
+
+    monkeypatch.setenv("HCC_WIDGET_ORIGINS", value)
+    assert from_environ().widget_origins == origins
+
+
+@pytest.mark.parametrize("entry", ["hcc.quangninh.gov.vn", "https://hcc.quangninh.gov.vn/trang-chu", "ftp://x.gov.vn",
+                                   "https://user@x.gov.vn", "https://x.gov.vn:cong"])
+def test_an_entry_that_is_not_an_origin_stops_the_start_with_a_message_naming_it(monkeypatch, entry):
+    from bot.settings import from_environ
+
+    monkeypatch.setenv("HCC_WIDGET_ORIGINS", f"{PORTAL}, {entry}")
+    with pytest.raises(ValueError, match=f"HCC_WIDGET_ORIGINS: «{re.escape(entry)}» không phải một origin"):
+        from_environ()

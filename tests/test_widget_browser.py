@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from browser import new_page, playwright_api
+from host_site import host_site
 from knowledge_base import conversations
 from knowledge_base.db import session_factory
-from stack import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -45,35 +43,10 @@ def store_bot_message(database_url: str, conversation: str, text: str, author: s
 
 
 @pytest.fixture(scope="module")
-def host_page():
-    """Someone else's site on another loopback origin; ``host_page(tag)`` is the URL of a page embedding ``tag``."""
-    pages: dict[str, bytes] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = pages.get(self.path)
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    def make(tag: str) -> str:
-        path = f"/trang-{len(pages)}.html"
-        pages[path] = (f'<!doctype html><html lang="vi"><head><meta name="viewport" content="width=device-width">'
-                       f'<style>p {{ color: green }} button {{ font-size: 40px }}</style></head>'
-                       f'<body><p>Trang chủ của sở, ngành</p>{tag}</body></html>').encode()
-        return f"http://127.0.0.1:{server.server_address[1]}{path}"
-
-    yield make
-    server.shutdown()
-    thread.join(timeout=10)
+def foreign_site():
+    """A site not in the stack's HCC_WIDGET_ORIGINS (another loopback origin)."""
+    with host_site() as site:
+        yield site
 
 
 def test_ask_get_the_catalogue_answer_click_a_button_and_find_the_history_after_a_reload(stack, page):
@@ -103,11 +76,11 @@ def test_ask_get_the_catalogue_answer_click_a_button_and_find_the_history_after_
     assert QUESTION in after and title in after and any("1.001456" in text for text in after)
 
 
-def test_at_360_px_the_embedded_panel_fits_is_keyboard_usable_and_shows_markup_literally(stack, browser, host_page):
+def test_at_360_px_the_embedded_panel_fits_is_keyboard_usable_and_shows_markup_literally(stack, browser, portal):
     page = new_page(browser, 360, 640, has_touch=True)
     tag = f'<script src="{stack.gateway_url}/widget.js" data-title="Bộ phận Một cửa" data-color="#d32f2f"></script>'
     try:
-        page.goto(host_page(tag))
+        page.goto(portal.page(tag))  # the portal listed in HCC_WIDGET_ORIGINS
         launcher = page.get_by_role("button", name="Mở cửa sổ trò chuyện")
         playwright_api.expect(page.locator(".hcc-panel")).to_be_hidden()
         launcher.focus()
@@ -141,6 +114,14 @@ def test_at_360_px_the_embedded_panel_fits_is_keyboard_usable_and_shows_markup_l
         assert page.locator("p").evaluate("el => getComputedStyle(el).color") == "rgb(0, 128, 0)"  # host styles untouched
     finally:
         page.context.close()
+
+
+def test_a_site_not_in_hcc_widget_origins_cannot_host_the_chat(stack, page, foreign_site):
+    page.goto(foreign_site.page(f'<script src="{stack.gateway_url}/widget.js" data-open="true"></script>'))
+    status = page.locator(".hcc-status")
+    playwright_api.expect(status).to_contain_text("Mất kết nối")  # the script loads, its socket is refused
+    refusals = [line for line in stack.log.read_text(encoding="utf-8").splitlines() if "widget connection refused" in line]
+    assert any(foreign_site.origin in line for line in refusals), refusals
 
 
 def test_after_a_network_drop_it_reconnects_and_shows_what_it_missed(stack, page):

@@ -4,6 +4,7 @@ Client → server: {"type": "hello", "conversation": ID, "after": LAST_ID}, {"ty
 {"type": "ping"}. Server → client: {"type": "message", "id", "author", "text", "buttons", "at", "client_id"},
 {"type": "ready", ...} once the history is sent, {"type": "typing", "on"}, {"type": "error", "text", "client_id"?},
 {"type": "pong"}. Every message a socket shows comes from the database, so a reconnect with ``after`` misses none.
+Only pages of the gateway itself and of the sites in ``HCC_WIDGET_ORIGINS`` may open it (bot/origins.py).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bot import delivery, router
 from bot.console import hub
+from bot.origins import widget_origin_allowed
 from bot.settings import get_settings
 
 CHANNEL = "widget"
@@ -67,6 +69,12 @@ class _Socket:
 
 
 async def endpoint(websocket: WebSocket) -> None:
+    if not widget_origin_allowed(websocket, get_settings().widget_origins):
+        # Before accept(): the browser's handshake gets 403. Another site's page must not host the center's chat.
+        log.warning("widget connection refused: page origin %.200s is not in HCC_WIDGET_ORIGINS",
+                    websocket.headers.get("origin"))
+        await websocket.close(code=4403)
+        return
     await websocket.accept()
     socket = _Socket(websocket)
     try:
