@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from actions.procedure_cache import procedures
 from knowledge_base import catalogue, dossier_status
 from knowledge_base.db import session_factory
 from knowledge_base.dossier_notifications import DossierChange
@@ -52,7 +53,8 @@ class KnowledgeBaseDossiers:
             dossier = catalogue.get_dossier(session, tracking_code)
             if dossier is None:
                 return None
-            procedure = catalogue.get_procedure(session, dossier.procedure_code) if dossier.procedure_code else None
+            # The actions' procedure cache, as for answers: the name only, without reading the whole record again.
+            procedure = procedures.get(dossier.procedure_code) if dossier.procedure_code else None
             name = procedure.name if procedure else None
             return DossierStatus(
                 tracking_code=dossier.tracking_code, status=dossier.status, received_at=dossier.received_at,

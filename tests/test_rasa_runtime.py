@@ -1,0 +1,94 @@
+"""The cheaper Rasa turn (nlu/graph_runner.py, nlu/action_endpoint.py, nlu/action_schema.py): the same
+results as Rasa's own code, with less work."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from jsonschema import ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from loopback_server import serving
+from nlu.training import prepare_rasa
+from stack import free_port
+from test_nlu_model import agent, demo_database  # noqa: F401 - fixtures: the demo model, loaded as `hcc run` loads it
+
+MESSAGES = ["xin chào", "Làm hộ chiếu cần những giấy tờ gì?", "dang ky khai sinh can giay to gi", "tra cuu ho so",
+            "Đăng ký kết hôn mất bao nhiêu ngày?", "cảm ơn", "tôi muốn gặp tổng đài viên"]
+
+
+def test_the_model_runs_in_line_and_parses_and_predicts_as_with_dask(agent):  # noqa: F811
+    from rasa.core.channels import UserMessage
+    from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from nlu.graph_runner import SequentialGraphRunner
+
+    processor = agent.processor
+    runner = processor.graph_runner
+    assert isinstance(runner, SequentialGraphRunner)
+    nlu, core = processor.model_metadata.nlu_target, processor.model_metadata.core_target
+
+    def parse(run, text: str) -> dict:
+        return run(runner, {PLACEHOLDER_MESSAGE: [UserMessage(text)]}, [nlu])[nlu][0].as_dict(only_output_properties=True)
+
+    tracker = DialogueStateTracker("runner-test", processor.domain.slots)
+    for text in MESSAGES:
+        assert parse(SequentialGraphRunner.run, text) == parse(DaskGraphRunner.run, text)
+        asyncio.run(processor._handle_message_with_tracker(UserMessage(text, sender_id="runner-test"), tracker))
+        inline = SequentialGraphRunner.run(runner, {PLACEHOLDER_TRACKER: tracker}, [core])[core]
+        assert inline == DaskGraphRunner.run(runner, {PLACEHOLDER_TRACKER: tracker}, [core])[core]
+
+
+def test_calls_to_the_action_server_reuse_one_connection():
+    prepare_rasa()
+    from rasa.utils.endpoints import EndpointConfig
+
+    clients: list[tuple[str, int]] = []
+
+    async def webhook(request: Request) -> JSONResponse:
+        clients.append((request.client.host, request.client.port))
+        return JSONResponse({"events": [], "responses": [{"text": (await request.json())["next_action"]}]})
+
+    port = free_port()
+    with serving(Starlette(routes=[Route("/webhook", webhook, methods=["POST"])]), port):
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+
+        async def three_calls() -> list:
+            return [await endpoint.request(json={"next_action": f"action_{n}"}, method="post") for n in range(3)]
+
+        answers = asyncio.run(three_calls())
+    assert [answer["responses"][0]["text"] for answer in answers] == ["action_0", "action_1", "action_2"]
+    assert len(clients) == 3 and len(set(clients)) == 1, clients
+
+
+@pytest.fixture(scope="module")
+def remote_action():
+    prepare_rasa()
+    from rasa.core.actions.action import RemoteAction
+
+    return RemoteAction("action_greet", None)
+
+
+def _full_validation_error(response: dict) -> str:
+    from nlu.action_schema import _validator
+    from jsonschema.exceptions import best_match
+
+    return best_match(_validator().iter_errors(response)).message + ". Failed to validate Action server response from API."
+
+
+@pytest.mark.parametrize("malformed", [
+    {"events": [{"event": "slot", "name": "x", "value": 1}, {"event": "slot", "name": 5, "value": 1}]},
+    {"events": [{"event": "slot", "name": "x", "value": 1}], "responses": ["text"]},
+    {"events": ({"event": "slot", "name": "x", "value": 1},)},  # a tuple is not a JSON array
+])
+def test_an_event_once_found_valid_does_not_let_a_malformed_response_through(remote_action, malformed):
+    valid = {"events": [{"event": "slot", "name": "x", "value": 1}], "responses": [{"text": "Chào"}]}
+    assert remote_action._validate_action_result(valid) and remote_action._validate_action_result(valid)
+    with pytest.raises(ValidationError) as raised:
+        remote_action._validate_action_result(malformed)
+    assert str(raised.value) == _full_validation_error(malformed)
