@@ -37,7 +37,7 @@ def write_endpoints(settings: Settings) -> Path:
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
     endpoints["action_endpoint"] = {**(endpoints.get("action_endpoint") or {}), "url": f"{settings.action_url}/webhook"}
     for name, store in (("tracker_store", tracker_store(settings.resolved_database_url)),
-                        ("lock_store", lock_store(settings.redis_url, settings.redis_prefix, settings.redis_timeout))):
+                        ("lock_store", lock_store(settings.redis_url, settings.redis_prefix, settings.redis_lock_timeout))):
         if store is not None:
             endpoints[name] = store
     path = settings.var_dir / f"endpoints-{settings.rasa_port}.yml"

@@ -34,7 +34,10 @@ class Settings:
     rate_limit_per_minute: int = 20  # inbound messages per (channel, sender); 0: no limit
     rate_limit_per_ip_per_minute: int = 120  # per client address (web channels); a lobby Wi-Fi shares one
     redis_prefix: str = "hcc:"  # keys of this deployment in a shared Redis
-    redis_timeout: float = 0.5  # seconds a rate-limit or lock call may take before Redis counts as unavailable
+    redis_timeout: float = 0.5  # seconds a rate-limit call may take before Redis counts as unavailable
+    # A Rasa lock call waits longer: a turn locked in-process while Redis is merely slow loses the order of
+    # one conversation's messages across instances, whereas a Redis that is down refuses at once.
+    redis_lock_timeout: float = 3.0
     redis_retry_seconds: float = 1.0  # pause before the console's Redis relay subscribes again after losing Redis
     log_level: str = "INFO"
     shutdown_timeout: int = 15  # seconds in-flight requests get on SIGTERM; above rasa_timeout
@@ -130,6 +133,7 @@ def from_environ() -> Settings:
         rate_limit_per_ip_per_minute=int(_env("HCC_RATE_LIMIT_PER_IP_PER_MINUTE", str(Settings.rate_limit_per_ip_per_minute))),
         redis_prefix=_env("HCC_REDIS_PREFIX", Settings.redis_prefix),
         redis_timeout=float(_env("HCC_REDIS_TIMEOUT", str(Settings.redis_timeout))),
+        redis_lock_timeout=float(_env("HCC_REDIS_LOCK_TIMEOUT", str(Settings.redis_lock_timeout))),
         redis_retry_seconds=float(_env("HCC_REDIS_RETRY_SECONDS", str(Settings.redis_retry_seconds))),
         log_level=_env("HCC_LOG_LEVEL", Settings.log_level).upper(),
         shutdown_timeout=int(_env("HCC_SHUTDOWN_TIMEOUT", str(Settings.shutdown_timeout))),
