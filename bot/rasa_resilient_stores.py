@@ -4,9 +4,10 @@ Loaded by the Rasa process from the endpoints `hcc run` writes (bot/rasa_stores.
 gateway never imports it."""
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import redis
 import sqlalchemy as sa
@@ -33,11 +34,15 @@ class PingingSQLTrackerStore(SQLTrackerStore):
 
 
 class FallbackRedisLockStore(RedisLockStore):
-    """Rasa's Redis lock store that takes an in-process lock for a turn that finds Redis unreachable.
+    """Rasa's Redis lock store with each change of a lock one Redis transaction, and an in-process lock for a
+    turn that finds Redis unreachable.
 
-    Turns go on being answered while Redis is away; only the order of one conversation's messages sent to two
-    Rasa instances at once is not guaranteed until it is back. Any ``key_prefix`` is kept as given (Rasa's own
-    store drops one that is not alphanumeric, such as ``hcc:``)."""
+    Rasa's own store reads a lock, changes it and writes it back: two instances issuing tickets at the same
+    moment both got the same one and handled one conversation at once (a turn then went missing from the
+    tracker), and a ticket released meanwhile could drop another's. Turns go on being answered while Redis is
+    away; only the order of one conversation's messages sent to two Rasa instances at once is not guaranteed
+    until it is back. Any ``key_prefix`` is kept as given (Rasa's own store drops one that is not
+    alphanumeric, such as ``hcc:``)."""
 
     def __init__(self, endpoint_config: EndpointConfig) -> None:
         options = dict(endpoint_config.kwargs)
@@ -64,6 +69,38 @@ class FallbackRedisLockStore(RedisLockStore):
             yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
         finally:
             self._release(conversation_id, ticket)
+
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        try:
+            return self._change(conversation_id, lambda lock: lock.issue_ticket(lock_lifetime), create=True)
+        except Exception as error:
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+
+    def update_lock(self, conversation_id: str) -> None:
+        self._change(conversation_id, lambda lock: lock.remove_expired_tickets())
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        self._change(conversation_id, lambda lock: lock.remove_ticket_for(ticket_number), drop_when_empty=True)
+
+    def _change(self, conversation_id: str, change: Callable[[TicketLock], Any], *,
+                create: bool = False, drop_when_empty: bool = False) -> Any:
+        """Apply ``change`` to the stored lock under WATCH, retried if another instance wrote it meanwhile."""
+        key = self.key_prefix + conversation_id
+
+        def attempt(pipe: redis.client.Pipeline) -> Any:
+            stored = pipe.get(key)
+            pipe.multi()
+            if stored is None and not create:
+                return None
+            lock = TicketLock.from_dict(json.loads(stored)) if stored else TicketLock(conversation_id)
+            result = change(lock)
+            if drop_when_empty and not lock.is_someone_waiting():
+                pipe.delete(key)
+            else:
+                pipe.set(key, lock.dumps())
+            return result
+
+        return self.red.transaction(attempt, key, value_from_callable=True)
 
     def _release(self, conversation_id: str, ticket: int) -> None:
         """Give the ticket back; Redis lost meanwhile must not cost the turn its answer (the ticket expires)."""
