@@ -101,7 +101,7 @@ def change_status(session: Session, ticket: Ticket, status: str, actor: str, not
         names = " hoặc ".join(f"«{STATUS_LABELS[s]}»" for s in allowed)
         raise WorkflowError(f"Không thể chuyển phản ánh {ticket.number} từ «{STATUS_LABELS[current]}» sang "
                             f"«{STATUS_LABELS[status]}»; từ trạng thái này chỉ chuyển được sang {names}.")
-    reason = form_input.text(note)
+    reason = _optional_text(note)
     if status == "tu_choi" and reason is None:
         raise WorkflowError("Vui lòng ghi lý do từ chối.")
     # Conditional on the status read: of two staff changing it at once, the second is told, not overwritten.

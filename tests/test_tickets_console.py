@@ -60,6 +60,8 @@ def test_an_invalid_transition_is_refused_in_vietnamese_and_changes_nothing(oper
     unreasoned = operator.post(f"{path}/status", json={"status": "tu_choi"})
     assert unreasoned.status_code == 400 and "lý do" in unreasoned.json()["error"]
     assert operator.post(f"{path}/status", json={"status": "xong"}).status_code == 400
+    too_long = operator.post(f"{path}/status", json={"status": "tu_choi", "note": "x" * 4001})
+    assert too_long.status_code == 400 and too_long.json()["error"] == "Nội dung dài quá 4000 ký tự."
     detail = operator.get(path).json()
     assert detail["ticket"]["status"] == "moi" and len(detail["history"]) == 1
     operator.post(f"{path}/status", json={"status": "tu_choi", "note": "Không thuộc thẩm quyền của Trung tâm"})
