@@ -151,12 +151,7 @@ def test_widget_frames(gateway, hello, frame):
             socket.send_bytes(frame)
         else:
             socket.send_text(frame if isinstance(frame, str) else json.dumps(frame))
-        socket.send_json({"type": "ping"})
-        answers = []
-        while not answers or answers[-1].get("type") != "pong":
-            raw = socket.receive_text()
-            assert not any(marker in raw for marker in TRACE_MARKERS), raw[:300]
-            answers.append(json.loads(raw))
+        answers = _answers_until_pong(socket)
         assert {answer["type"] for answer in answers} <= KNOWN_FRAMES
         if any(answer["type"] == "error" for answer in answers):
             assert row_counts(url) == before  # refused: nothing stored
@@ -299,11 +294,17 @@ def test_console_websocket_frames(gateway, frame):
         socket.send_json({"type": "open", "conversation_id": int(fixtures["params"]["conversation_id"]), "after": 10**9})
         before = row_counts(url)
         socket.send_text(frame if isinstance(frame, str) else json.dumps(frame))
-        socket.send_json({"type": "ping"})
-        answers = []
-        while not answers or answers[-1].get("type") != "pong":
-            raw = socket.receive_text()
-            assert not any(marker in raw for marker in TRACE_MARKERS), raw[:300]
-            answers.append(json.loads(raw))
+        answers = _answers_until_pong(socket)
         if any(answer["type"] == "error" for answer in answers):
             assert row_counts(url) == before
+
+
+def _answers_until_pong(socket) -> list[dict]:
+    """Every frame the socket answers up to the pong of a ping sent now; none may carry a trace."""
+    socket.send_json({"type": "ping"})
+    answers = []
+    while not answers or answers[-1].get("type") != "pong":
+        raw = socket.receive_text()
+        assert not any(marker in raw for marker in TRACE_MARKERS), raw[:300]
+        answers.append(json.loads(raw))
+    return answers
