@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from bot import rasa_client, ratelimit
 from bot.console import hub as console_hub
 from bot.settings import get_settings
-from knowledge_base import conversations
+from knowledge_base import conversations, handoffs
 from knowledge_base.db import transaction
 from knowledge_base.textfold import nfc
 
@@ -64,7 +64,7 @@ def _store_inbound(channel: str, sender: str, text: str, external_id: str | None
         if message is None:
             return Inbound(duplicate=True, held=False)
         # The row read above, in this same transaction: reading the state again cost a query per turn.
-        return Inbound(duplicate=False, held=conversation.state == "operator")
+        return Inbound(duplicate=False, held=handoffs.held(conversation))
 
 
 def _store_outbound(channel: str, sender: str, author: str, replies: list[dict]) -> None:

@@ -66,10 +66,15 @@ def request_callback(session: Session, conversation: Conversation, phone: str, r
 
 def is_held_by_operator(session: Session, channel: str, sender: str) -> bool:
     """Whether an operator holds the conversation, so the bot must stay silent in it."""
-    state = session.scalars(
-        select(Conversation.state).where(Conversation.channel == channel, Conversation.sender_id == sender)
+    conversation = session.scalars(
+        select(Conversation).where(Conversation.channel == channel, Conversation.sender_id == sender)
     ).first()
-    return state == "operator"
+    return conversation is not None and held(conversation)
+
+
+def held(conversation: Conversation) -> bool:
+    """Whether an operator holds this (already loaded) conversation."""
+    return conversation.state == "operator"
 
 
 def _check_reason(reason: str) -> None:
