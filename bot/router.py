@@ -59,20 +59,17 @@ def _rate_limits(channel: str, sender: str, client_ip: str | None) -> dict[str, 
 
 def _store_inbound(channel: str, sender: str, text: str, external_id: str | None) -> Inbound:
     with transaction() as session:
-        conversation = conversations.get_or_create(session, channel, sender)
-        message = conversations.record_message(session, conversation, "in", "citizen", text, external_id=external_id)
-        if message is None:
-            return Inbound(duplicate=True, held=False)
-        # The row read above, in this same transaction: reading the state again cost a query per turn.
-        return Inbound(duplicate=False, held=handoffs.held(conversation))
+        appended = conversations.append(session, channel, sender, "in", "citizen", [(text, None)], external_id)
+        # The state read in this same transaction: reading it again cost a query per turn.
+        return Inbound(duplicate=not appended.stored, held=appended.stored and handoffs.held(appended.state))
 
 
 def _store_outbound(channel: str, sender: str, author: str, replies: list[dict]) -> None:
     with transaction() as session:
-        conversation = conversations.get_or_create(session, channel, sender)
-        for reply in replies:
-            extra = {key: value for key, value in reply.items() if key not in ("recipient_id", "text")}
-            conversations.record_message(session, conversation, "out", author, reply.get("text") or "", payload=extra or None)
+        conversations.append(session, channel, sender, "out", author, [
+            (reply.get("text") or "", {key: value for key, value in reply.items()
+                                       if key not in ("recipient_id", "text")} or None)
+            for reply in replies])
 
 
 def _addressed(sender: str, message: dict) -> dict:

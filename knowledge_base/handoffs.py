@@ -69,12 +69,12 @@ def is_held_by_operator(session: Session, channel: str, sender: str) -> bool:
     conversation = session.scalars(
         select(Conversation).where(Conversation.channel == channel, Conversation.sender_id == sender)
     ).first()
-    return conversation is not None and held(conversation)
+    return conversation is not None and held(conversation.state)
 
 
-def held(conversation: Conversation) -> bool:
-    """Whether an operator holds this (already loaded) conversation."""
-    return conversation.state == "operator"
+def held(state: str) -> bool:
+    """Whether a conversation in ``state`` is held by an operator, who answers it instead of the bot."""
+    return state == "operator"
 
 
 def _check_reason(reason: str) -> None:

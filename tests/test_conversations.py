@@ -6,7 +6,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from knowledge_base.conversations import (get_or_create, inbound_id, messages_after, rasa_sender_id, record_message,
+from knowledge_base.conversations import (append, get_or_create, inbound_id, messages_after, rasa_sender_id, record_message,
                                           split_sender_id, transcript)
 from knowledge_base.db import session_factory
 from knowledge_base.models import Conversation, Message
@@ -97,6 +97,51 @@ def test_bad_direction_or_author_stores_nothing(session):
     with pytest.raises(ValueError):
         record_message(session, conversation, "in", "robot", "a")
     session.commit()
+    assert session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def _rows(session, conversation_id: int) -> list[tuple]:
+    return [(m.direction, m.author, m.text, m.payload, m.external_id, m.intent, m.confidence) for m in session.scalars(
+        select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id))]
+
+
+def test_append_writes_the_rows_record_message_writes(session):
+    """The per-turn path (plain statements) and the ORM path store the same messages the same way."""
+    orm = get_or_create(session, "widget", "orm")
+    record_message(session, orm, "in", "citizen", "Làm hộ chiếu cần gì?", external_id="m-1")
+    record_message(session, orm, "out", "bot", "Hồ sơ gồm:", payload={"buttons": [{"title": "Xem đầy đủ"}]})
+    record_message(session, orm, "out", "bot", "")
+    session.commit()
+    first = append(session, "widget", "core", "in", "citizen", [("Làm hộ chiếu cần gì?", None)], external_id="m-1")
+    second = append(session, "widget", "core", "out", "bot", [("Hồ sơ gồm:", {"buttons": [{"title": "Xem đầy đủ"}]}), (None, None)])
+    session.commit()
+    assert first.stored and second.stored and first.conversation_id == second.conversation_id
+    assert first.state == "bot"
+    assert _rows(session, first.conversation_id) == _rows(session, orm.id)
+    core = session.get(Conversation, first.conversation_id)
+    last = session.scalars(select(Message).where(Message.conversation_id == core.id).order_by(Message.id.desc())).first()
+    assert core.last_message_at == last.created_at
+
+
+def test_append_drops_a_repeated_delivery_and_reports_the_state(session):
+    conversation = get_or_create(session, "telegram", "9")
+    conversation.state = "operator"
+    session.commit()
+    assert append(session, "telegram", "9", "in", "citizen", [("chào", None)], external_id="u-1").stored
+    again = append(session, "telegram", "9", "in", "citizen", [("chào", None)], external_id="u-1")
+    session.commit()
+    assert (again.stored, again.state, again.conversation_id) == (False, "operator", conversation.id)
+    assert len(_rows(session, conversation.id)) == 1
+
+
+def test_append_refuses_bad_input_and_stores_nothing(session):
+    with pytest.raises(ValueError):
+        append(session, "sms", "1", "in", "citizen", [("a", None)])
+    with pytest.raises(ValueError):
+        append(session, "rest", "r", "sideways", "citizen", [("a", None)])
+    with pytest.raises(ValueError):
+        append(session, "rest", "r", "in", "citizen", [("a", None), ("b", None)], external_id="two")
+    session.rollback()
     assert session.scalar(select(func.count()).select_from(Message)) == 0
 
 
