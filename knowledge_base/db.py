@@ -49,13 +49,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
+    """Bring the schema to the newest Alembic revision: all of it, or when a step fails, none of it."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            # pysqlite starts transactions only before data changes, so CREATE TABLE ran outside one: a
+            # first start cut short left tables without their revision, and every later start failed on them.
+            # IMMEDIATE: a second process starting at the same moment waits, then finds the schema done.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

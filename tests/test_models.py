@@ -1,10 +1,14 @@
 """The data model on SQLite and PostgreSQL: migrations, constraints, cascades, round trips."""
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from datetime import datetime
+from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from knowledge_base.db import make_engine, migrate
@@ -34,6 +38,60 @@ def test_migration_creates_every_table_of_the_models(hcc_env):
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
     assert "alembic_version" in tables
+
+
+def test_a_migration_cut_short_leaves_nothing_behind_and_the_next_start_completes_it(hcc_env):
+    """A first start killed or failing mid-migration must not leave tables without their revision:
+    every later start would then stop on "table already exists"."""
+    engine = make_engine(hcc_env)
+    statements = []
+
+    def fail_halfway(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+        if statement.lstrip().upper().startswith("CREATE TABLE MESSAGES"):
+            raise RuntimeError("the process dies here")
+
+    event.listen(engine, "before_cursor_execute", fail_halfway)
+    with pytest.raises(RuntimeError):
+        migrate(engine)
+    event.remove(engine, "before_cursor_execute", fail_halfway)
+    assert any(s.lstrip().upper().startswith("CREATE TABLE CONVERSATIONS") for s in statements)  # it got that far
+    assert set(inspect(engine).get_table_names()) == set()
+    migrate(engine)
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+
+
+MIGRATE_WHEN_TOLD = """
+import sys, time
+from pathlib import Path
+from knowledge_base.db import make_engine, migrate
+ready, go = Path(sys.argv[2]), Path(sys.argv[3])
+ready.touch()
+while not go.exists():
+    time.sleep(0.005)
+migrate(make_engine(sys.argv[1]))
+"""
+
+
+def test_two_processes_starting_on_a_new_sqlite_file_at_once_both_find_the_schema(tmp_path):
+    url = f"sqlite:///{tmp_path / 'hcc.db'}"
+    go = tmp_path / "go"
+    readies = [tmp_path / f"ready{number}" for number in range(3)]
+    processes = [subprocess.Popen([sys.executable, "-c", MIGRATE_WHEN_TOLD, url, str(ready), str(go)],
+                                  cwd=Path(__file__).resolve().parent.parent, stderr=subprocess.PIPE, text=True)
+                 for ready in readies]
+    try:
+        deadline = time.monotonic() + 60
+        while not all(ready.exists() for ready in readies) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        go.touch()
+        errors = [process.communicate(timeout=60)[1] for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    assert [process.returncode for process in processes] == [0, 0, 0], errors
+    engine = make_engine(url)
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
 
 
 def test_procedure_round_trip_with_channels_and_documents(session):
