@@ -8,16 +8,18 @@ from sqlalchemy.engine import make_url
 
 # Rasa's own stores, made to outlive an outage of their server (bot/rasa_resilient_stores.py).
 TRACKER_STORE = "bot.rasa_resilient_stores.PingingSQLTrackerStore"
+MEMORY_TRACKER_STORE = "bot.rasa_memory_store.ExpiringInMemoryTrackerStore"
 LOCK_STORE = "bot.rasa_resilient_stores.FallbackRedisLockStore"
 
 
-def tracker_store(database_url: str) -> dict | None:
-    """Rasa's SQL tracker store on our PostgreSQL (its own ``events`` table), or None for SQLite.
+def tracker_store(database_url: str) -> dict:
+    """Rasa's SQL tracker store on our PostgreSQL (its own ``events`` table); on SQLite, memory that forgets
+    conversations long idle (bot/rasa_memory_store.py).
 
     The URL's query (``options=-csearch_path=...``, ``sslmode``...) goes along, so the table is in the same schema."""
     url = make_url(database_url)
     if url.get_backend_name() != "postgresql":
-        return None
+        return {"type": MEMORY_TRACKER_STORE}
     store = {"type": TRACKER_STORE, "dialect": "postgresql", "url": url.host or "127.0.0.1", "port": url.port or 5432,
              "db": url.database, "username": url.username}
     if url.password:
