@@ -3,7 +3,8 @@
 Prints, for each pipeline: train time and peak memory, intent accuracy and macro-F1 on
 tests/nlu_test.yml as written and with every diacritic stripped, in-process parse latency, and
 for the Rasa server: seconds until ready, resident memory, /model/parse latency p50/p95.
-Each training and each server runs in its own process so their memory is their own.
+Each training and each server runs in its own process so their memory is their own, all on a database of
+their own holding the full shared catalogue and FAQ (the procedure extractor searches it on every parse).
 
     .venv/bin/python bench/nlu.py [--quick]   # --quick: ours only, no server
 """
@@ -95,14 +96,14 @@ def resident_mb(pid: int) -> float:
     return 0.0
 
 
-def measure_server(model: str, messages: list[str], timeout: float = 120) -> dict:
+def measure_server(model: str, messages: list[str], env: dict[str, str], timeout: float = 120) -> dict:
     import httpx
 
     port = free_port()
     started = time.perf_counter()
     process = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "rasa"), "run", "--enable-api", "-m", model, "-i", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**env, "RASA_TELEMETRY_ENABLED": "false"},
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -151,15 +152,19 @@ def main() -> None:
         pipelines = {"stock DIET": STOCK, **pipelines, "ours, syllables only": ours("syllable"), "ours, underthesea": ours("underthesea")}
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
+        from conversation import build_database
+
+        database = {**os.environ, "HCC_DATABASE_URL": f"sqlite:///{tmp}/hcc.db", "HCC_VAR_DIR": f"{tmp}/var"}
+        build_database(database)
         for name, config in pipelines.items():
             path = Path(tmp) / f"{len(rows)}.yml"
             path.write_text(config, encoding="utf-8")
             # A fresh cache directory: Rasa would otherwise reuse components trained earlier.
-            cache = {"RASA_CACHE_DIRECTORY": str(Path(tmp) / f"cache{len(rows)}")}
+            cache = {**database, "RASA_CACHE_DIRECTORY": str(Path(tmp) / f"cache{len(rows)}")}
             trained = child(["--train", str(path), str(Path(tmp) / f"m{len(rows)}")], env=cache)
-            row = {**trained, **child(["--evaluate", trained["model"]])}
+            row = {**trained, **child(["--evaluate", trained["model"]], env=database)}
             if not args.quick and name in ("stock DIET", "ours (dictionary)"):
-                row.update(measure_server(trained["model"], messages))
+                row.update(measure_server(trained["model"], messages, database))
             rows[name] = row
             print(f"... {name} done", file=sys.stderr)
 

@@ -66,10 +66,13 @@ def _store_inbound(channel: str, sender: str, text: str, external_id: str | None
 
 def _store_outbound(channel: str, sender: str, author: str, replies: list[dict]) -> None:
     with transaction() as session:
-        conversations.append(session, channel, sender, "out", author, [
-            (reply.get("text") or "", {key: value for key, value in reply.items()
-                                       if key not in ("recipient_id", "text")} or None)
-            for reply in replies])
+        conversations.append(session, channel, sender, "out", author,
+                             [(reply.get("text") or "", _payload(reply)) for reply in replies])
+
+
+def _payload(reply: dict) -> dict | None:
+    """What a reply carries besides its text (buttons, attachments), or None."""
+    return {key: value for key, value in reply.items() if key not in ("recipient_id", "text")} or None
 
 
 def _addressed(sender: str, message: dict) -> dict:
