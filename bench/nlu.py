@@ -96,13 +96,18 @@ def resident_mb(pid: int) -> float:
     return 0.0
 
 
-def measure_server(model: str, messages: list[str], env: dict[str, str], timeout: float = 120) -> dict:
+# Stock Rasa as Rasa ships it; ours as `hcc run` starts it (bot/rasa_server.py).
+SERVERS = {"stock DIET": [str(ROOT / ".venv" / "bin" / "rasa")],
+           "ours (dictionary)": [sys.executable, "-m", "bot.rasa_server"]}
+
+
+def measure_server(server: list[str], model: str, messages: list[str], env: dict[str, str], timeout: float = 120) -> dict:
     import httpx
 
     port = free_port()
     started = time.perf_counter()
     process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "rasa"), "run", "--enable-api", "-m", model, "-i", "127.0.0.1", "-p", str(port)],
+        [*server, "run", "--enable-api", "-m", model, "-i", "127.0.0.1", "-p", str(port)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**env, "RASA_TELEMETRY_ENABLED": "false"},
     )
     try:
@@ -163,8 +168,8 @@ def main() -> None:
             cache = {**database, "RASA_CACHE_DIRECTORY": str(Path(tmp) / f"cache{len(rows)}")}
             trained = child(["--train", str(path), str(Path(tmp) / f"m{len(rows)}")], env=cache)
             row = {**trained, **child(["--evaluate", trained["model"]], env=database)}
-            if not args.quick and name in ("stock DIET", "ours (dictionary)"):
-                row.update(measure_server(trained["model"], messages, database))
+            if not args.quick and name in SERVERS:
+                row.update(measure_server(SERVERS[name], trained["model"], messages, database))
             rows[name] = row
             print(f"... {name} done", file=sys.stderr)
 

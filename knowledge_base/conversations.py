@@ -87,7 +87,7 @@ def append(
     ORM's unit of work cost more CPU than the turn's SQL itself."""
     _check_sender(channel, sender)
     if external_id is not None and len(messages) != 1:
-        raise ValueError("external_id marks exactly one message")
+        raise ValueError("Mã tin nhắn của kênh (external_id) chỉ gắn với đúng một tin nhắn.")
     table = Conversation.__table__
     where = (table.c.channel == channel, table.c.sender_id == sender)
     conversation = session.execute(select(table.c.id, table.c.state).where(*where)).first()

@@ -13,6 +13,7 @@ from typing import Callable, Generic, Sequence, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from knowledge_base.heap import release_freed_memory
 from knowledge_base.models import KbRevision, utcnow
 
 CATALOGUE, FAQ = "catalogue", "faq"
@@ -82,6 +83,7 @@ class Watched(Generic[T]):
         revision = self.revision()  # read before building: a change during the build triggers another
         self._value = self._build()
         self._revision = revision
+        release_freed_memory()  # the build's scaffolding, and the value it replaced
 
     def check(self) -> bool:
         """Rebuild if the revisions moved since the last build; True when it did."""

@@ -17,6 +17,9 @@ def prepare_rasa() -> None:
     """What every process that runs Rasa needs: no telemetry, quiet SQLAlchemy, our components importable,
     and the cheaper turn: graphs run in-line, action server connections kept alive."""
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    # TensorFlow, which Rasa imports, also imports JAX when installed (TensorFlow requires it) for a model
+    # converter nothing here uses: 100 MB in every Rasa process. Its import is guarded, so it does without.
+    sys.modules.setdefault("jax", None)  # type: ignore[arg-type]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Rasa imports TensorFlow; its start-up chatter is noise
     warnings.filterwarnings("ignore", message=".*MovedIn20Warning.*")
     from rasa.utils.log_utils import configure_structlog

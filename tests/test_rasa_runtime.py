@@ -92,3 +92,17 @@ def test_an_event_once_found_valid_does_not_let_a_malformed_response_through(rem
     with pytest.raises(ValidationError) as raised:
         remote_action._validate_action_result(malformed)
     assert str(raised.value) == _full_validation_error(malformed)
+
+
+def test_a_rasa_process_does_without_jax():
+    """TensorFlow imports JAX when installed, for a converter no component uses; prepare_rasa keeps it out."""
+    import subprocess
+    import sys
+
+    from bot.settings import PROJECT_ROOT
+
+    script = ("from nlu.training import prepare_rasa; prepare_rasa(); import sys; import rasa.core.agent; "
+              "import tensorflow; print(sys.modules.get('jax', 'absent'), 'tensorflow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-2:] == ["None", "True"]
