@@ -66,10 +66,10 @@ def request_callback(session: Session, conversation: Conversation, phone: str, r
 
 def is_held_by_operator(session: Session, channel: str, sender: str) -> bool:
     """Whether an operator holds the conversation, so the bot must stay silent in it."""
-    conversation = session.scalars(
-        select(Conversation).where(Conversation.channel == channel, Conversation.sender_id == sender)
-    ).first()
-    return conversation is not None and held(conversation.state)
+    state = session.scalar(
+        select(Conversation.state).where(Conversation.channel == channel, Conversation.sender_id == sender)
+    )
+    return state is not None and held(state)
 
 
 def held(state: str) -> bool:
