@@ -13,6 +13,8 @@ from collections import defaultdict
 from datetime import timezone
 from typing import Awaitable, Callable
 
+from sqlalchemy.engine import Row
+
 from knowledge_base import conversations
 from knowledge_base.db import session_factory
 from knowledge_base.models import Message
@@ -65,8 +67,8 @@ async def _call(channel: str, sender: str, message: dict | None) -> int:
     return sum(not isinstance(result, BaseException) for result in results)
 
 
-def outbound(message: Message) -> dict:
-    """A stored message as the channels show it: id, author, text, buttons, at (ISO 8601 UTC), client_id."""
+def outbound(message: Message | Row) -> dict:
+    """A stored message (or a row of the messages table) as the channels show it: id, author, text, buttons, at (ISO 8601 UTC), client_id."""
     payload = message.payload if isinstance(message.payload, dict) else {}
     buttons = [
         {"title": str(button.get("title") or button.get("payload") or ""), "payload": str(button.get("payload") or "")}
@@ -87,9 +89,3 @@ def stored_after(channel: str, sender: str, after: int, limit: int) -> list[dict
     """``conversations.messages_after`` as ``outbound()`` dicts: what a (re)connecting socket has not shown yet."""
     with session_factory()() as session:
         return [outbound(message) for message in conversations.messages_after(session, channel, sender, after, limit)]
-
-
-def accepted_id(channel: str, sender: str, client_id: str) -> int | None:
-    """The id of the citizen message stored under the channel's own ``client_id``, or None when it was not accepted."""
-    with session_factory()() as session:
-        return conversations.inbound_id(session, channel, sender, client_id)

@@ -27,6 +27,15 @@ class StorageUnavailable(Exception):
 class Inbound:
     duplicate: bool
     held: bool  # an operator answers this conversation; the bot stays silent
+    message_id: int | None  # the stored message, when the channel gave it an id of its own
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The replies to one citizen message, and the id under which the message is stored (None: not accepted)."""
+
+    replies: list[dict]
+    accepted: int | None
 
 
 def storage_unavailable_text() -> str:
@@ -61,7 +70,8 @@ def _store_inbound(channel: str, sender: str, text: str, external_id: str | None
     with transaction() as session:
         appended = conversations.append(session, channel, sender, "in", "citizen", [(text, None)], external_id)
         # The state read in this same transaction: reading it again cost a query per turn.
-        return Inbound(duplicate=not appended.stored, held=appended.stored and handoffs.held(appended.state))
+        return Inbound(duplicate=not appended.stored, held=appended.stored and handoffs.held(appended.state),
+                       message_id=appended.message_id)
 
 
 def _store_outbound(channel: str, sender: str, author: str, replies: list[dict]) -> None:
@@ -82,7 +92,13 @@ def _addressed(sender: str, message: dict) -> dict:
 
 async def handle_message(channel: str, sender: str, text: str, external_id: str | None = None,
                          client_ip: str | None = None) -> list[dict]:
-    """The replies to one citizen message, in Rasa's REST format; [] for a duplicate or while an operator holds it.
+    """The replies to one citizen message, in Rasa's REST format; [] for a duplicate or while an operator holds it."""
+    return (await handle(channel, sender, text, external_id, client_ip)).replies
+
+
+async def handle(channel: str, sender: str, text: str, external_id: str | None = None,
+                 client_ip: str | None = None) -> Turn:
+    """:func:`handle_message`, also saying under which id the message is stored (channels with their own ids).
 
     Over the rate limit the message is refused (not stored) with a reply saying when to send it again.
     ``client_ip`` (web channels) is rate-limited too, and lets the actions limit dossier guessing per address."""
@@ -92,10 +108,10 @@ async def handle_message(channel: str, sender: str, text: str, external_id: str 
     if not verdict.allowed:
         # Refused means not accepted: nothing is stored, and the reply asks the citizen to send it again.
         log.info("%s message from %s refused by the rate limit", channel, sender)
-        return [{"recipient_id": sender, "text": ratelimit.refusal_text(verdict.retry_after)}]
+        return Turn([{"recipient_id": sender, "text": ratelimit.refusal_text(verdict.retry_after)}], None)
     rejection = _rejection(text)
     if rejection is not None:
-        return [{"recipient_id": sender, "text": rejection}]
+        return Turn([{"recipient_id": sender, "text": rejection}], None)
     try:
         inbound = await run_in_threadpool(_store_inbound, channel, sender, text, external_id)
     except SQLAlchemyError as error:
@@ -106,7 +122,7 @@ async def handle_message(channel: str, sender: str, text: str, external_id: str 
     if inbound.held:  # the operator's console shows it live
         await console_hub.publish({"type": "conversation", "channel": channel, "sender": sender})
     if inbound.duplicate or inbound.held:
-        return []
+        return Turn([], inbound.message_id)
     try:
         replies = [_addressed(sender, message) for message in await rasa_client.send(
             conversations.rasa_sender_id(channel, sender), text, {"client_ip": client_ip} if client_ip else None)]
@@ -123,4 +139,4 @@ async def handle_message(channel: str, sender: str, text: str, external_id: str 
     except SQLAlchemyError as error:
         # The citizen's message is stored already; the answer still goes out rather than being lost twice.
         log.error("bot replies not stored: %s", type(error).__name__)
-    return replies
+    return Turn(replies, inbound.message_id)

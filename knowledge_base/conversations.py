@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.sql import Select
 from sqlalchemy.orm import Session
 
 from knowledge_base.insert_once import insert_once
@@ -70,6 +72,18 @@ class Appended:
     conversation_id: int
     state: str
     stored: bool  # False when the channel delivered ``external_id`` to this conversation before
+    message_id: int | None = None  # the message delivered under ``external_id`` (stored now or before)
+
+
+_conversations = Conversation.__table__
+_messages = Message.__table__
+# Built once: composing a statement's expressions cost more CPU than running it, twice every turn.
+_STATE = select(_conversations.c.id, _conversations.c.state).where(
+    _conversations.c.channel == bindparam("channel"), _conversations.c.sender_id == bindparam("sender"))
+_TOUCH = update(_conversations).where(_conversations.c.id == bindparam("conversation")).values(
+    last_message_at=bindparam("at"))
+_DELIVERED = select(_messages.c.id).where(
+    _messages.c.conversation_id == bindparam("conversation"), _messages.c.external_id == bindparam("external_id"))
 
 
 def append(
@@ -88,22 +102,24 @@ def append(
     _check_sender(channel, sender)
     if external_id is not None and len(messages) != 1:
         raise ValueError("Mã tin nhắn của kênh (external_id) chỉ gắn với đúng một tin nhắn.")
-    table = Conversation.__table__
-    where = (table.c.channel == channel, table.c.sender_id == sender)
-    conversation = session.execute(select(table.c.id, table.c.state).where(*where)).first()
+    key = {"channel": channel, "sender": sender}
+    conversation = session.execute(_STATE, key).first()
     if conversation is None:
         _create(session, channel, sender)
-        conversation = session.execute(select(table.c.id, table.c.state).where(*where)).one()
+        conversation = session.execute(_STATE, key).one()
     now = utc_naive()
     rows = [_message_row(conversation.id, direction, author, text, payload, now) for text, payload in messages]
+    message_id = None
     if external_id is not None:
-        row = {**rows[0], "external_id": _external_key(str(external_id))}
-        if not insert_once(session, Message, row, ["conversation_id", "external_id"]):
-            return Appended(conversation.id, conversation.state, stored=False)
+        delivered = _external_key(str(external_id))
+        message_id = insert_once(session, Message, {**rows[0], "external_id": delivered}, ["conversation_id", "external_id"])
+        if message_id is None:
+            message_id = session.execute(_DELIVERED, {"conversation": conversation.id, "external_id": delivered}).scalar()
+            return Appended(conversation.id, conversation.state, stored=False, message_id=message_id)
     elif rows:
-        session.execute(insert(Message.__table__), rows)
-    session.execute(update(table).where(table.c.id == conversation.id).values(last_message_at=now))
-    return Appended(conversation.id, conversation.state, stored=True)
+        session.execute(insert(_messages), rows)
+    session.execute(_TOUCH, {"conversation": conversation.id, "at": now})
+    return Appended(conversation.id, conversation.state, stored=True, message_id=message_id)
 
 
 def _message_row(conversation_id: int, direction: str, author: str, text: str, payload: Any, now: datetime,
@@ -152,27 +168,24 @@ def _external_key(external_id: str) -> str:
     return "sha256:" + hashlib.sha256(external_id.encode()).hexdigest()[: EXTERNAL_ID_MAX - 7]
 
 
-def messages_after(session: Session, channel: str, sender: str, after: int, limit: int) -> list[Message]:
-    """Up to ``limit`` messages of the sender's conversation after id ``after``, oldest first; the last ``limit``
-    when ``after`` is 0; none for a conversation not stored yet."""
-    conversation = find(session, channel, sender)
-    if conversation is None:
-        return []
+def messages_after(session: Session, channel: str, sender: str, after: int, limit: int) -> list[Row]:
+    """Up to ``limit`` messages (rows of the messages table) of the sender's conversation after id ``after``,
+    oldest first; the last ``limit`` when ``after`` is 0; none for a conversation not stored yet."""
+    key = {"channel": channel, "sender": sender, "after": after, "limit": limit}
     if after <= 0:
-        return _latest(session, conversation.id, limit)
-    return list(session.scalars(
-        select(Message).where(Message.conversation_id == conversation.id, Message.id > after).order_by(Message.id).limit(limit)
-    ))
+        return list(reversed(session.execute(_LATEST, key).all()))
+    return list(session.execute(_AFTER, key).all())
 
 
-def inbound_id(session: Session, channel: str, sender: str, external_id: str) -> int | None:
-    """The id of the citizen message the channel delivered under its own ``external_id``; None when none is stored."""
-    conversation = find(session, channel, sender)
-    if conversation is None:
-        return None
-    return session.scalar(select(Message.id).where(
-        Message.conversation_id == conversation.id, Message.direction == "in",
-        Message.external_id == _external_key(str(external_id))))
+def _in_conversation(statement: Select) -> Select:
+    return statement.join(_conversations, _conversations.c.id == _messages.c.conversation_id).where(
+        _conversations.c.channel == bindparam("channel"), _conversations.c.sender_id == bindparam("sender"))
+
+
+# What every open widget reads after each turn: one statement, built once, and no ORM objects.
+_AFTER = _in_conversation(select(_messages)).where(_messages.c.id > bindparam("after")).order_by(
+    _messages.c.id).limit(bindparam("limit"))
+_LATEST = _in_conversation(select(_messages)).order_by(_messages.c.id.desc()).limit(bindparam("limit"))
 
 
 def _latest(session: Session, conversation_id: int, limit: int) -> list[Message]:

@@ -6,7 +6,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from knowledge_base.conversations import (append, get_or_create, inbound_id, messages_after, rasa_sender_id, record_message,
+from knowledge_base.conversations import (append, get_or_create, messages_after, rasa_sender_id, record_message,
                                           split_sender_id, transcript)
 from knowledge_base.db import session_factory
 from knowledge_base.models import Conversation, Message
@@ -170,13 +170,15 @@ def test_messages_after_pages_forward_from_an_id_or_gives_the_latest(session):
     assert messages_after(session, "widget", "chua-co-hoi-thoai", 0, 2) == []
 
 
-def test_inbound_id_finds_a_citizen_message_by_the_channels_own_id(session):
-    conversation = get_or_create(session, "widget", "w")
-    long_id = "y" * 70  # stored hashed: the lookup must hash it the same way
-    short = record_message(session, conversation, "in", "citizen", "a", external_id="c-1")
-    long = record_message(session, conversation, "in", "citizen", "b", external_id=long_id)
+def test_append_names_the_message_stored_under_the_channels_own_id_then_and_on_a_repeat(session):
+    long_id = "y" * 70  # stored hashed: the repeat must find it hashed the same way
+    short = append(session, "widget", "w", "in", "citizen", [("a", None)], external_id="c-1")
+    long = append(session, "widget", "w", "in", "citizen", [("b", None)], external_id=long_id)
+    other = append(session, "widget", "khac", "in", "citizen", [("a", None)], external_id="c-1")
+    plain = append(session, "widget", "w", "out", "bot", [("trả lời", None)])
     session.commit()
-    assert inbound_id(session, "widget", "w", "c-1") == short.id
-    assert inbound_id(session, "widget", "w", long_id) == long.id
-    assert inbound_id(session, "widget", "w", "c-2") is None
-    assert inbound_id(session, "widget", "khac", "c-1") is None
+    texts = dict(session.execute(select(Message.id, Message.text)).all())
+    assert (texts[short.message_id], texts[long.message_id], texts[other.message_id]) == ("a", "b", "a")
+    assert len({short.message_id, long.message_id, other.message_id}) == 3 and plain.message_id is None
+    assert append(session, "widget", "w", "in", "citizen", [("a", None)], external_id="c-1").message_id == short.message_id
+    assert append(session, "widget", "w", "in", "citizen", [("b", None)], external_id=long_id).message_id == long.message_id

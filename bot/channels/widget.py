@@ -165,8 +165,8 @@ async def _message(socket: _Socket, frame: dict) -> None:
 
 async def _answer(socket: _Socket, conversation: str, text: str, client_id: str) -> None:
     client_ip = socket.websocket.client.host if socket.websocket.client else None
-    replies = await router.handle_message(CHANNEL, conversation, text, external_id=client_id, client_ip=client_ip)
-    inbound = await run_in_threadpool(delivery.accepted_id, CHANNEL, conversation, client_id)
+    turn = await router.handle(CHANNEL, conversation, text, external_id=client_id, client_ip=client_ip)
+    replies, inbound = turn.replies, turn.accepted
     if inbound is None:  # not accepted (empty, too long): the replies say why, and nothing was stored
         for reply in replies:
             await socket.error(reply.get("text") or "", client_id)
