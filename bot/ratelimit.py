@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Callable, Protocol
 
 import redis
+from starlette.concurrency import run_in_threadpool
 
 from bot.settings import Settings, get_settings
 
@@ -96,6 +97,14 @@ def check(limits: dict[str, int], counter: Counter | None = None) -> Verdict:
         if count > limit:
             retry_after = max(retry_after, math.ceil(left), 1)
     return Verdict(retry_after == 0, retry_after)
+
+
+async def checked(limits: dict[str, int]) -> Verdict:
+    """:func:`check` from the event loop: in a worker thread only when Redis is asked (in memory it is microseconds)."""
+    counter = counter_for(get_settings())
+    if isinstance(counter, MemoryCounter):
+        return check(limits, counter)
+    return await run_in_threadpool(check, limits, counter)
 
 
 def refusal_text(retry_after: int) -> str:

@@ -104,7 +104,7 @@ async def handle(channel: str, sender: str, text: str, external_id: str | None =
     ``client_ip`` (web channels) is rate-limited too, and lets the actions limit dossier guessing per address."""
     # A lone surrogate (a JSON "\ud800" escape, an emoji cut in half by a client) cannot be stored: keep the rest.
     text = LONE_SURROGATE.sub("\ufffd", nfc(text)).strip()
-    verdict = await run_in_threadpool(ratelimit.check, _rate_limits(channel, sender, client_ip))
+    verdict = await ratelimit.checked(_rate_limits(channel, sender, client_ip))
     if not verdict.allowed:
         # Refused means not accepted: nothing is stored, and the reply asks the citizen to send it again.
         log.info("%s message from %s refused by the rate limit", channel, sender)
