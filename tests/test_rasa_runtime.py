@@ -1,4 +1,4 @@
-"""The cheaper Rasa turn (nlu/graph_runner.py, nlu/action_endpoint.py, nlu/action_schema.py): the same
+"""The cheaper Rasa turn (nlu/graph_runner.py, nlu/action_endpoint.py, nlu/action_schema.py, nlu/event_types.py): the same
 results as Rasa's own code, with less work."""
 from __future__ import annotations
 
@@ -106,3 +106,24 @@ def test_a_rasa_process_does_without_jax():
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-2:] == ["None", "True"]
+
+
+def test_events_read_back_through_the_remembered_classes_as_through_rasas_walk():
+    prepare_rasa()
+    from rasa.shared.core import events
+    from rasa.shared.utils.common import all_subclasses
+
+    from nlu import event_types
+
+    assert events.Event.resolve_by_type is event_types.resolve_by_type
+    names = {cls.type_name for cls in all_subclasses(events.Event)}
+    assert {"user", "bot", "action", "slot", "session_started", "active_loop"} <= names
+    for name in sorted(names) * 2:  # the second time from what was remembered
+        assert events.Event.resolve_by_type(name) is event_types._walk(name)
+    assert events.Event.resolve_by_type("khong-co", default=events.SlotSet) is events.SlotSet
+    with pytest.raises(ValueError, match="Unknown event name"):
+        events.Event.resolve_by_type("khong-co")
+    assert "khong-co" not in event_types._found and events.Event.resolve_by_type("topic") is None
+    stored = [events.UserUttered("xin chào", {"name": "greet", "confidence": 0.9}), events.SlotSet("procedure", "1.001193"),
+              events.ActionExecuted("action_listen")]
+    assert events.deserialise_events([event.as_dict() for event in stored]) == stored
