@@ -127,3 +127,30 @@ def test_events_read_back_through_the_remembered_classes_as_through_rasas_walk()
     stored = [events.UserUttered("xin chào", {"name": "greet", "confidence": 0.9}), events.SlotSet("procedure", "1.001193"),
               events.ActionExecuted("action_listen")]
     assert events.deserialise_events([event.as_dict() for event in stored]) == stored
+
+
+def test_rules_fit_every_state_of_the_training_conversations_as_rasa_finds_them(agent):  # noqa: F811
+    from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
+    from rasa.shared.core.generator import TrainingDataGenerator
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    from nlu import rule_lookup
+    from nlu.training import PROJECT_ROOT
+
+    assert RulePolicy._get_possible_keys is rule_lookup.possible_keys
+    (policy,) = [node._component for node in agent.processor.graph_runner._instantiated_nodes.values()
+                 if isinstance(node._component, RulePolicy)]
+    importer = TrainingDataImporter.load_from_config(str(PROJECT_ROOT / "config.yml"), str(PROJECT_ROOT / "domain.yml"),
+                                                     [str(PROJECT_ROOT / "data")])
+    domain = importer.get_domain()
+    trackers = TrainingDataGenerator(importer.get_stories(), domain, augmentation_factor=0).generate()
+    checked = found = 0
+    for tracker in trackers:
+        for prior, _ in tracker.generate_all_prior_trackers():
+            for use_text in (True, False):
+                states = policy._prediction_states(prior, domain, use_text, rule_only_data=policy._get_rule_only_data())
+                for lookup in (policy.lookup[RULES], policy.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {})):
+                    keys = rule_lookup.possible_keys(policy, lookup, states)
+                    assert keys == rule_lookup._rasa_possible_keys(policy, lookup, states)
+                    checked, found = checked + 1, found + bool(keys)
+    assert checked > 1000 and found > 300, (checked, found)
