@@ -1,0 +1,93 @@
+"""The SQL tracker store Rasa uses on PostgreSQL (bot/rasa_resilient_stores.py) stores what Rasa's own stores."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.rasa_stores import tracker_store
+from conftest import _postgres_base_url
+from nlu.training import PROJECT_ROOT, prepare_rasa
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def stores():
+    """Rasa's own SQL tracker store and ours, each on a throw-away PostgreSQL schema of its own."""
+    prepare_rasa()
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+
+    from bot.rasa_resilient_stores import PingingSQLTrackerStore
+
+    base = _postgres_base_url()
+    schemas = [f"hcc_test_{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    admin = create_engine(base, future=True)
+    with admin.begin() as connection:
+        for schema in schemas:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        domain = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+        made = []
+        for cls, schema in zip((SQLTrackerStore, PingingSQLTrackerStore), schemas):
+            url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+            options = {key: value for key, value in tracker_store(url).items() if key != "type"}
+            made.append((cls(domain, **options), url))
+        yield domain, made
+        for store, _ in made:
+            store.engine.dispose()
+    finally:
+        with admin.begin() as connection:
+            for schema in schemas:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _turns(domain):
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+
+    start = [ActionExecuted("action_session_start", timestamp=1.0), SessionStarted(timestamp=2.0),
+             ActionExecuted("action_listen", timestamp=3.0)]
+    turn = lambda t: [UserUttered("le phi lam ho chieu bn", {"name": "ask_fee", "confidence": 0.9}, timestamp=t),  # noqa: E731
+                      SlotSet("procedure", "1.001193", timestamp=t + 0.1),
+                      ActionExecuted("action_answer_procedure", timestamp=t + 0.2),
+                      BotUttered("Lệ phí: 200.000 đồng", {"buttons": []}, timestamp=t + 0.3),
+                      ActionExecuted("action_listen", timestamp=t + 0.4)]
+    # Two turns, then a new session (as after an hour away) and a third turn.
+    return [start + turn(10.0), turn(20.0), start[:1] + [SessionStarted(timestamp=30.0)] + start[2:] + turn(40.0)]
+
+
+def _rows(url: str) -> list[tuple]:
+    engine = create_engine(url, future=True)
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events ORDER BY id")).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
+
+
+def test_saves_and_reads_back_the_rows_rasas_own_store_does(stores):
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain, made = stores
+
+    async def play(store) -> list:
+        read = []
+        for events in _turns(domain):
+            tracker = await store.retrieve("citizen-1") or DialogueStateTracker("citizen-1", domain.slots)
+            for event in events:
+                tracker.update(event)
+            await store.save(tracker)
+            read.append([event.as_dict() for event in (await store.retrieve("citizen-1")).events])
+        read.append([event.as_dict() for event in (await store.retrieve_full_tracker("citizen-1")).events])
+        return read, await store.retrieve("nobody")
+
+    (rasa, rasa_url), (ours, ours_url) = made
+    ours_read, rasa_read = asyncio.run(play(ours)), asyncio.run(play(rasa))
+    assert ours_read == rasa_read and ours_read[1] is None
+    # From each SessionStarted on (its timestamp): the new session reads back alone, the full tracker has all.
+    assert [len(events) for events in ours_read[0]] == [7, 12, 6, 21]
+    assert _rows(ours_url) == _rows(rasa_url) and len(_rows(ours_url)) == 8 + 5 + 8
