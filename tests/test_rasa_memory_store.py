@@ -78,3 +78,35 @@ def test_sessions_that_never_expire_are_never_forgotten():
     clock.now = 10**9
     _say(store, "rest:y", "xin chào")
     assert _said(store, "rest:x") == ["xin chào"]
+
+
+def test_reads_back_what_rasas_own_in_memory_store_reads_back_and_only_what_was_saved():
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet
+
+    ours, rasa = ExpiringInMemoryTrackerStore(DOMAIN), InMemoryTrackerStore(DOMAIN)
+    session = [ActionExecuted("action_session_start", timestamp=1.0), SessionStarted(timestamp=2.0),
+               ActionExecuted("action_listen", timestamp=3.0)]
+    turn = [UserUttered("le phi lam ho chieu bn", {"name": "ask_fee", "confidence": 0.9}, timestamp=4.0),
+            SlotSet("procedure_code", "1.001193", timestamp=5.0), ActionExecuted("action_answer_procedure", timestamp=6.0),
+            BotUttered("Lệ phí: 200.000 đồng", {"buttons": [{"title": "Xem đầy đủ", "payload": "/x"}]}, timestamp=7.0),
+            ActionExecuted("action_listen", timestamp=8.0)]
+
+    async def play(store) -> list:
+        seen = []
+        for events in (session + turn, turn, session + turn):  # the third starts a new session
+            tracker = await store.get_or_create_tracker("citizen-1", append_action_listen=False)
+            for event in events:
+                tracker.update(event)
+            await store.save(tracker)
+            tracker.update(UserUttered("chưa lưu", timestamp=9.0))  # after the save: not part of what was saved
+            latest, full = await store.retrieve("citizen-1"), await store.retrieve_full_tracker("citizen-1")
+            latest.update(UserUttered("cũng chưa lưu", timestamp=9.5))
+            seen.append(([e.as_dict() for e in latest.events], [e.as_dict() for e in full.events],
+                         latest.current_slot_values(), latest.active_loop))
+        return seen
+
+    seen = asyncio.run(play(ours))
+    assert seen == asyncio.run(play(rasa))
+    assert [len(latest) for latest, *_ in seen] == [9, 14, 9]  # the last: the new session alone (+1 unsaved) and seen[1][2]["procedure_code"] == "1.001193"
+    assert not any(e.get("text") in ("chưa lưu", "cũng chưa lưu") for _, full, *_ in seen for e in full)
