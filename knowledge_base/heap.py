@@ -1,8 +1,10 @@
-"""Hand the memory an index build freed back to the operating system."""
+"""After an index build: hand the memory it freed back to the operating system, and keep what lives on out of
+the garbage collector's full passes."""
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -25,3 +27,14 @@ def release_freed_memory() -> bool:
         return False
     trim(0)
     return True
+
+
+def freeze_survivors() -> None:
+    """Collect garbage once, then leave every object alive now out of the collector's later full passes.
+
+    A full pass walks every object the process holds: 0.25–0.3 s in a Rasa server (half a million objects: the
+    model, the procedure index), long enough for the citizens waiting at that moment to feel it. What was frozen
+    before is let go first, so an index this replaced is collected with the rest of the garbage."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()

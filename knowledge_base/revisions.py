@@ -13,7 +13,7 @@ from typing import Callable, Generic, Sequence, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from knowledge_base.heap import release_freed_memory
+from knowledge_base.heap import freeze_survivors, release_freed_memory
 from knowledge_base.models import KbRevision, utcnow
 
 CATALOGUE, FAQ = "catalogue", "faq"
@@ -83,6 +83,7 @@ class Watched(Generic[T]):
         revision = self.revision()  # read before building: a change during the build triggers another
         self._value = self._build()
         self._revision = revision
+        freeze_survivors()  # the new value lives until the next change
         release_freed_memory()  # the build's scaffolding, and the value it replaced
 
     def check(self) -> bool:
