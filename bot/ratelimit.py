@@ -10,8 +10,8 @@ from functools import lru_cache
 from typing import Callable, Protocol
 
 import redis
-from starlette.concurrency import run_in_threadpool
 
+from bot import turn_threads
 from bot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ async def checked(limits: dict[str, int]) -> Verdict:
     counter = counter_for(get_settings())
     if isinstance(counter, MemoryCounter):
         return check(limits, counter)
-    return await run_in_threadpool(check, limits, counter)
+    return await turn_threads.run(check, limits, counter)
 
 
 def refusal_text(retry_after: int) -> str:

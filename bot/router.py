@@ -6,9 +6,8 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 
-from bot import rasa_client, ratelimit
+from bot import rasa_client, ratelimit, turn_threads
 from bot.console import hub as console_hub
 from bot.settings import get_settings
 from knowledge_base import conversations, handoffs
@@ -113,7 +112,7 @@ async def handle(channel: str, sender: str, text: str, external_id: str | None =
     if rejection is not None:
         return Turn([{"recipient_id": sender, "text": rejection}], None)
     try:
-        inbound = await run_in_threadpool(_store_inbound, channel, sender, text, external_id)
+        inbound = await turn_threads.run(_store_inbound, channel, sender, text, external_id)
     except SQLAlchemyError as error:
         raise StorageUnavailable(type(error).__name__) from error
     # The length, never the text: a message may carry names, addresses and numbers.
@@ -135,7 +134,7 @@ async def handle(channel: str, sender: str, text: str, external_id: str | None =
         log.warning("Rasa unavailable for a %s message: %s", channel, error)
         replies, author = [{"recipient_id": sender, "text": _apology_text()}], "system"
     try:
-        await run_in_threadpool(_store_outbound, channel, sender, author, replies)
+        await turn_threads.run(_store_outbound, channel, sender, author, replies)
     except SQLAlchemyError as error:
         # The citizen's message is stored already; the answer still goes out rather than being lost twice.
         log.error("bot replies not stored: %s", type(error).__name__)

@@ -31,6 +31,7 @@ class Settings:
     rasa_timeout: float = 10.0  # seconds a turn may take in Rasa (actions included) before the apology
     max_message_chars: int = 2000
     max_body_bytes: int = 16384
+    turn_threads: int = 4  # worker threads of the citizens' turns (database, Redis); see bot/turn_threads.py
     rate_limit_per_minute: int = 20  # inbound messages per (channel, sender); 0: no limit
     rate_limit_per_ip_per_minute: int = 120  # per client address (web channels); a lobby Wi-Fi shares one
     redis_prefix: str = "hcc:"  # keys of this deployment in a shared Redis
@@ -129,6 +130,7 @@ def from_environ() -> Settings:
         rasa_timeout=float(_env("HCC_RASA_TIMEOUT", str(Settings.rasa_timeout))),
         max_message_chars=int(_env("HCC_MAX_MESSAGE_CHARS", str(Settings.max_message_chars))),
         max_body_bytes=int(_env("HCC_MAX_BODY_BYTES", str(Settings.max_body_bytes))),
+        turn_threads=max(1, int(_env("HCC_TURN_THREADS", str(Settings.turn_threads)))),
         rate_limit_per_minute=int(_env("HCC_RATE_LIMIT_PER_MINUTE", str(Settings.rate_limit_per_minute))),
         rate_limit_per_ip_per_minute=int(_env("HCC_RATE_LIMIT_PER_IP_PER_MINUTE", str(Settings.rate_limit_per_ip_per_minute))),
         redis_prefix=_env("HCC_REDIS_PREFIX", Settings.redis_prefix),

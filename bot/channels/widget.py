@@ -15,11 +15,10 @@ import re
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from bot import delivery, router
+from bot import delivery, router, turn_threads
 from bot.console import hub
 from bot.origins import widget_origin_allowed
 from bot.settings import get_settings
@@ -57,7 +56,7 @@ class _Socket:
         limit = get_settings().widget_history
         async with self.lock:
             while True:
-                batch = await run_in_threadpool(delivery.stored_after, CHANNEL, self.conversation, self.last_id, limit)
+                batch = await turn_threads.run(delivery.stored_after, CHANNEL, self.conversation, self.last_id, limit)
                 for stored in batch:
                     await self.send({"type": "message", **stored})
                     self.last_id = stored["id"]
