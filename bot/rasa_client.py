@@ -12,9 +12,6 @@ import aiohttp
 from bot.settings import get_settings
 
 WEBHOOK = "/webhooks/rest/webhook"
-# Idle connections are closed before Rasa's Sanic closes them (its keep-alive is 120 s, the action
-# server's 5 s), so a turn never goes out on a connection the server is just shutting.
-KEEPALIVE_SECONDS = 4.0
 FAILURES = (aiohttp.ClientError, asyncio.TimeoutError, ValueError)
 
 
@@ -37,7 +34,7 @@ def _shared() -> aiohttp.ClientSession:
         # Connect fails fast (a local port); the read covers a whole turn, actions included.
         timeout = aiohttp.ClientTimeout(total=None, connect=settings.rasa_timeout, sock_connect=2.0,
                                         sock_read=settings.rasa_timeout)
-        connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=KEEPALIVE_SECONDS)
+        connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=settings.client_keepalive)
         _session = aiohttp.ClientSession(timeout=timeout, connector=connector)
     return _session
 

@@ -29,6 +29,9 @@ class Settings:
     rasa_port: int = 5005
     action_port: int = 5055
     rasa_timeout: float = 10.0  # seconds a turn may take in Rasa (actions included) before the apology
+    # Idle connections to Rasa and to the action server are closed before their Sanic servers close them
+    # (keep-alive 5 s for the action server, 120 s for Rasa), so a request never goes out on one being shut.
+    client_keepalive: float = 4.0
     max_message_chars: int = 2000
     max_body_bytes: int = 16384
     turn_threads: int = 4  # worker threads of the citizens' turns (database, Redis); see bot/turn_threads.py

@@ -9,9 +9,7 @@ import weakref
 
 import aiohttp
 
-# Idle connections are dropped before the action server's Sanic drops them (its keep-alive is 5 s),
-# so a call never goes out on a connection the server is just closing.
-KEEPALIVE_SECONDS = 4.0
+from bot.settings import get_settings
 
 
 class _Kept:
@@ -38,7 +36,7 @@ def kept_session(endpoint) -> _Kept:
         auth = aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"]) if endpoint.basic_auth else None
         session = aiohttp.ClientSession(headers=endpoint.headers, auth=auth,
                                         timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-                                        connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS))
+                                        connector=aiohttp.TCPConnector(keepalive_timeout=get_settings().client_keepalive))
         by_loop[loop] = session
     return _Kept(session)
 
