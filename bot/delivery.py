@@ -68,7 +68,8 @@ async def _call(channel: str, sender: str, message: dict | None) -> int:
 
 
 def outbound(message: Message | Row) -> dict:
-    """A stored message (or a row of the messages table) as the channels show it: id, author, text, buttons, at (ISO 8601 UTC), client_id."""
+    """A stored message (or a row of the messages table) as the channels show it: id, author, text, buttons,
+    at (ISO 8601 UTC), client_id."""
     payload = message.payload if isinstance(message.payload, dict) else {}
     buttons = [
         {"title": str(button.get("title") or button.get("payload") or ""), "payload": str(button.get("payload") or "")}

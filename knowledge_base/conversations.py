@@ -150,12 +150,11 @@ def record_message(
         message = Message(**row)
         session.add(message)
     else:
-        key = _external_key(str(external_id))
-        if not insert_once(session, Message, {**row, "external_id": key}, ["conversation_id", "external_id"]):
+        row = {**row, "external_id": _external_key(str(external_id))}
+        inserted = insert_once(session, Message, row, ["conversation_id", "external_id"])
+        if inserted is None:
             return None
-        message = session.scalars(
-            select(Message).where(Message.conversation_id == conversation.id, Message.external_id == key)
-        ).one()
+        message = session.get(Message, inserted)
     conversation.last_message_at = now
     session.flush()
     return message

@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any, Dict, List, Set, Text
+from typing import Any, Dict, List, Set, Text, Tuple
 
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET
 
 State = Dict[Text, Any]
+Rule = Tuple[Text, tuple]  # a rule's key and its states, last first
 _rasa_possible_keys = RulePolicy._get_possible_keys
-
-
-@lru_cache(maxsize=4096)
-def _reversed_states(rule_key: Text) -> tuple:
-    return tuple(reversed(json.loads(rule_key)))
 
 
 def _applicable(rule_state: State, conversation_state: State) -> bool:
@@ -37,7 +33,7 @@ def possible_keys(policy: RulePolicy, lookup: Dict[Text, Text], states: List[Sta
     """``RulePolicy._get_possible_keys``: the keys of ``lookup`` whose rules fit the end of ``states``."""
     if not states:
         return set(lookup)
-    rules = [(key, _reversed_states(key)) for key in _candidates(frozenset(lookup), states[-1])]
+    rules = _candidates(frozenset(lookup), states[-1])
     for turn, state in enumerate(reversed(states)):
         rules = [(key, reversed_states) for key, reversed_states in rules
                  if turn >= len(reversed_states) or _applicable(reversed_states[turn], state)]
@@ -46,36 +42,37 @@ def possible_keys(policy: RulePolicy, lookup: Dict[Text, Text], states: List[Sta
     return {key for key, _ in rules}
 
 
-def _candidates(keys: frozenset, state: State) -> List[Text]:
+def _candidates(keys: frozenset, state: State) -> List[Rule]:
     """The rules that may fit ``state`` as their last state: the others need another previous action."""
     empty, starters, any_action, by_action = _by_last_action(keys)
     previous = state.get(PREVIOUS_ACTION)
     if not previous:
         return empty + starters
-    named = [key for name, value in previous.items() for key in by_action.get((name, _hashable(value)), ())]
+    named = [rule for name, value in previous.items() for rule in by_action.get((name, _hashable(value)), ())]
     return empty + any_action + named
 
 
 @lru_cache(maxsize=64)
 def _by_last_action(keys: frozenset) -> tuple:
-    """Rules by what their last state needs as the previous action: (no states, a conversation start,
-    any action, {(name, value): rules needing it})."""
-    empty: List[Text] = []
-    starters: List[Text] = []
-    any_action: List[Text] = []
-    by_action: Dict[tuple, List[Text]] = {}
+    """(key, states reversed) of each rule, by what its last state needs as the previous action: (no states, a
+    conversation start, any action, {(name, value): rules needing it})."""
+    empty: List[Rule] = []
+    starters: List[Rule] = []
+    any_action: List[Rule] = []
+    by_action: Dict[tuple, List[Rule]] = {}
     for key in sorted(keys):
-        states = _reversed_states(key)
+        rule = (key, tuple(reversed(json.loads(key))))
+        states = rule[1]
         needed = states[0].get(PREVIOUS_ACTION) if states else None
         if not states:
-            empty.append(key)
+            empty.append(rule)
         elif not needed:
-            starters.append(key)
+            starters.append(rule)
         elif len(needed) != 1 or not _required(next(iter(needed.values()))):
-            any_action.append(key)
+            any_action.append(rule)
         else:
             ((name, value),) = needed.items()
-            by_action.setdefault((name, _hashable(value)), []).append(key)
+            by_action.setdefault((name, _hashable(value)), []).append(rule)
     return empty, starters, any_action, by_action
 
 

@@ -50,7 +50,7 @@ def test_a_busy_starlette_pool_does_not_hold_up_a_turn(threads):
 
     async def scenario() -> str:
         anyio.to_thread.current_default_thread_limiter().total_tokens = 1
-        admin = asyncio.ensure_future(anyio.to_thread.run_sync(release.wait))  # an import holding Starlette's only thread
+        admin = asyncio.ensure_future(anyio.to_thread.run_sync(release.wait, 10))  # an import holding Starlette's only thread
         await asyncio.sleep(0.05)
         answer = await asyncio.wait_for(turn_threads.run(lambda: "trả lời"), timeout=2)
         release.set()
