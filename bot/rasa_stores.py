@@ -7,7 +7,7 @@ from urllib.parse import unquote, urlparse
 from sqlalchemy.engine import make_url
 
 # Rasa's own stores, made to outlive an outage of their server (bot/rasa_resilient_stores.py).
-TRACKER_STORE = "bot.rasa_resilient_stores.PingingSQLTrackerStore"
+TRACKER_STORE = "bot.rasa_resilient_stores.ResilientSQLTrackerStore"
 MEMORY_TRACKER_STORE = "bot.rasa_memory_store.ExpiringInMemoryTrackerStore"
 LOCK_STORE = "bot.rasa_resilient_stores.FallbackRedisLockStore"
 

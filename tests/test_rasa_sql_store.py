@@ -21,7 +21,7 @@ def stores():
     from rasa.core.tracker_store import SQLTrackerStore
     from rasa.shared.core.domain import Domain
 
-    from bot.rasa_resilient_stores import PingingSQLTrackerStore
+    from bot.rasa_resilient_stores import ResilientSQLTrackerStore
 
     base = _postgres_base_url()
     schemas = [f"hcc_test_{uuid.uuid4().hex[:12]}" for _ in range(2)]
@@ -32,8 +32,8 @@ def stores():
     try:
         domain = Domain.load(str(PROJECT_ROOT / "domain.yml"))
         made = []
-        for cls, schema in zip((SQLTrackerStore, PingingSQLTrackerStore), schemas):
-            url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+        for cls, schema in zip((SQLTrackerStore, ResilientSQLTrackerStore), schemas):
+            url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}&application_name={schema}"
             options = {key: value for key, value in tracker_store(url).items() if key != "type"}
             made.append((cls(domain, **options), url))
         yield domain, made
@@ -91,3 +91,42 @@ def test_saves_and_reads_back_the_rows_rasas_own_store_does(stores):
     # From each SessionStarted on (its timestamp): the new session reads back alone, the full tracker has all.
     assert [len(events) for events in ours_read[0]] == [7, 12, 6, 21]
     assert _rows(ours_url) == _rows(rasa_url) and len(_rows(ours_url)) == 8 + 5 + 8
+
+
+def _drop_connections_of(url: str) -> int:
+    """End, from the server's side, every connection of this store (as a database restart does)."""
+    schema = url.rsplit("application_name=", 1)[1]
+    engine = create_engine(_postgres_base_url(), future=True)
+    with engine.begin() as connection:
+        ended = connection.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                        "WHERE application_name = :schema"), {"schema": schema}).scalar()
+    engine.dispose()
+    return ended
+
+
+def test_a_dropped_pooled_connection_costs_no_turn(stores):
+    """After the server ends the pooled connections (a restart), the next read and save work on new ones."""
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain, made = stores
+    _, (ours, ours_url) = made
+    first, second, _ = _turns(domain)
+
+    async def play() -> tuple:
+        tracker = DialogueStateTracker("citizen-2", domain.slots)
+        for event in first:
+            tracker.update(event)
+        await ours.save(tracker)
+        dropped_before_read = _drop_connections_of(ours_url)
+        tracker = await ours.retrieve("citizen-2")
+        read = len(tracker.events)
+        for event in second:
+            tracker.update(event)
+        dropped_before_save = _drop_connections_of(ours_url)
+        await ours.save(tracker)
+        return dropped_before_read, read, dropped_before_save, len((await ours.retrieve("citizen-2")).events)
+
+    dropped_before_read, read, dropped_before_save, after = asyncio.run(play())
+    assert dropped_before_read >= 1 and dropped_before_save >= 1  # the pool really held a dead connection
+    assert (read, after) == (7, 12)  # as without the drop (first test): from the SessionStarted on
+    assert len(_rows(ours_url)) == len(first) + len(second)  # stored once, not twice
