@@ -1,15 +1,16 @@
 """Load benchmark: simulated citizens over REST and the widget's WebSocket, concurrency ramped until p95 > 300 ms.
 
-Three targets in one run, all on loopback: Rasa's own REST webhook (the reference, same model), the embedded
-default (one `hcc run` on SQLite), and PostgreSQL + Redis with two `hcc run` instances behind a client-side
-round-robin. Each citizen plays bench/conversation.py's short conversations back to back, every message
+Four targets in one run, all on loopback: Rasa's own REST webhook (the reference, same model), the embedded
+default (one `hcc run` on SQLite), and PostgreSQL + Redis with one, then two `hcc run` instances behind a
+client-side round-robin (one instance in that mode shows what the second adds, apart from what the shared
+storage costs). Each citizen plays bench/conversation.py's short conversations back to back, every message
 waiting for its answer (no think time, so the offered load is the concurrency). Afterwards every message sent
 is checked in the database: stored once, in order, and each answer stored once.
 
 Each step also prints the CPU milliseconds per turn of every process of the stack (gateway, Rasa, action
 server, from /proc): unlike messages per second, that figure hardly moves when other work shares the cores.
 
-    .venv/bin/python bench/load.py [--step-seconds 8] [--max-concurrency 64] [--only sqlite|postgres]
+    .venv/bin/python bench/load.py [--step-seconds 8] [--max-concurrency 64] [--only sqlite|postgres] [--instances 1 2]
 """
 from __future__ import annotations
 
@@ -352,7 +353,9 @@ def main() -> None:
     parser.add_argument("--step-seconds", type=float, default=8.0, help="length of each concurrency step")
     parser.add_argument("--max-concurrency", type=int, default=64)
     parser.add_argument("--only", choices=("sqlite", "postgres"), help="only Rasa alone and the embedded default, "
-                        "or only the two instances on PostgreSQL + Redis")
+                        "or only the instances on PostgreSQL + Redis")
+    parser.add_argument("--instances", type=int, nargs="+", default=[1, 2],
+                        help="how many instances share PostgreSQL + Redis, run after one another (default: 1 then 2)")
     args = parser.parse_args()
     uvloop.install()  # less CPU for the load generator itself (see _step)
     results: dict[str, tuple[list[Step], dict | None]] = {}
@@ -375,28 +378,33 @@ def main() -> None:
                 steps = asyncio.run(ramp(embedded, args.step_seconds, args.max_concurrency))
                 results[embedded.name] = (steps, verify(embedded, env["HCC_DATABASE_URL"]))
         if args.only != "sqlite":
-            results.update(_two_instances(workdir, model, args))
+            results.update(_shared_storage(workdir, model, args))
     report(results)
 
 
-def _two_instances(workdir: Path, model: Path, args) -> dict[str, tuple[list[Step], dict | None]]:
+def _shared_storage(workdir: Path, model: Path, args) -> dict[str, tuple[list[Step], dict | None]]:
+    """One, then two instances on one PostgreSQL schema and Redis: what a second instance adds in that mode."""
     schema, database_url = _postgres_schema()
     prefix = f"hcc-load-{schema}:"
-    target = Target("PostgreSQL + Redis: 2 instances", [])
     env = {**stack_env(workdir), "HCC_DATABASE_URL": database_url, "HCC_REDIS_URL": REDIS_URL, "HCC_REDIS_PREFIX": prefix,
            "HCC_PHONE_SALT": "load-bench-salt"}
+    results = {}
     try:
         started = time.perf_counter()
         build_database(env)
         print(f"PostgreSQL schema {schema} built in {time.perf_counter() - started:.1f} s", flush=True)
-        with ExitStack() as stacks:
-            stacks_: list[Stack] = [stacks.enter_context(running({**env, "HCC_VAR_DIR": str(workdir / name)}, model,
-                                                                 workdir / name, timeout=300)) for name in ("a", "b")]
-            processes = {name: pid for stack, label in zip(stacks_, (" a", " b"))
-                         for name, pid in stack_processes(stack.gateway_url, label).items()}
-            target = Target(target.name, [stack.gateway_url for stack in stacks_], run_id=target.run_id, processes=processes)
-            steps = asyncio.run(ramp(target, args.step_seconds, args.max_concurrency))
-            return {target.name: (steps, verify(target, database_url))}
+        for count in args.instances:
+            names = [chr(ord("a") + n) for n in range(count)]
+            with ExitStack() as stacks:
+                stacks_: list[Stack] = [stacks.enter_context(running({**env, "HCC_VAR_DIR": str(workdir / name)}, model,
+                                                                     workdir / name, timeout=300)) for name in names]
+                processes = {name: pid for stack, label in zip(stacks_, names)
+                             for name, pid in stack_processes(stack.gateway_url, f" {label}" if count > 1 else "").items()}
+                target = Target(f"PostgreSQL + Redis: {count} instance{'s' if count > 1 else ''}",
+                                [stack.gateway_url for stack in stacks_], processes=processes)
+                steps = asyncio.run(ramp(target, args.step_seconds, args.max_concurrency))
+                results[target.name] = (steps, verify(target, database_url))
+        return results
     finally:
         _drop_postgres(schema)
         _clear_redis(prefix)
