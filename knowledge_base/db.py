@@ -1,7 +1,9 @@
 """Engine, sessions and schema migrations for SQLite (default) and PostgreSQL."""
 from __future__ import annotations
 
+import math
 import threading
+import time
 import warnings
 from contextlib import contextmanager
 from functools import lru_cache
@@ -10,6 +12,7 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -38,7 +41,32 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True)
+    engine = create_engine(url, future=True)
+    ping_when_idle(engine)
+    return engine
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float = 1.0) -> None:
+    """Test a pooled connection before lending it only when it has sat unused for ``idle_seconds``.
+
+    Pinging every checkout (``pool_pre_ping``) cost a round trip per transaction, several per citizen's
+    turn. A connection idle that briefly was working a moment ago; if the database restarted meanwhile, the
+    statement fails, SQLAlchemy discards the whole pool, and the next transaction connects anew."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record) -> None:
+        record.info["returned"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _lent(dbapi_connection, record, _proxy) -> None:
+        if time.monotonic() - record.info.get("returned", math.inf) < idle_seconds:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        except engine.dialect.dbapi.Error as error:
+            raise DisconnectionError("pooled connection dropped") from error  # the pool connects anew
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
