@@ -9,7 +9,7 @@ import json
 import logging
 import time
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable, Iterator, TypeVar
+from typing import Any, AsyncIterator, Callable, TypeVar
 
 import redis
 import sqlalchemy as sa
@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+# On a tracker this store read: how many of its events are stored. Rasa's save counts them in the database
+# first; a tracker read in the same locked turn already knows.
+STORED = "_hcc_stored_events"
+
+
 class ResilientSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQL tracker store that outlives a database restart, and whose reads and saves are cheaper.
 
@@ -32,12 +37,14 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
     (the conversation starts over) and never store it. Here a read or a save that meets a dropped connection
     runs once more; SQLAlchemy has by then discarded the whole pool, so the second try connects anew. That
     costs nothing while the database is up, where testing each connection before lending it cost a round
-    trip per checkout. Rasa's save built its ORM count query and an ORM object per event anew every turn; this
-    one stores the same rows with one prebuilt count and one multi-row insert, and reads them back with
-    prebuilt statements on plain connections."""
+    trip per checkout. Rasa's save opened a transaction, counted the stored events with an ORM query built
+    anew, and added an ORM object per event; this one stores the same rows with one multi-row insert, counting
+    only for a tracker it did not read itself, and reads with one prebuilt statement. Each is a single
+    statement, so it runs without BEGIN and COMMIT: one round trip for a read, one for a save."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._statements = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         events = self.SQLEvent.__table__
         self._stored_in_session = _stored_in_session(events)
         self._insert = events.insert()
@@ -50,41 +57,43 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         statement = self._events[fetch_events_from_all_sessions]
 
         def read() -> list[dict]:
-            with self.engine.connect() as connection:
+            with self._statements.connect() as connection:
                 return [json.loads(data) for data in connection.execute(statement, {"sender_id": sender_id}).scalars()]
 
         events = _once_more_if_dropped(read)
-        if self.domain and events:
-            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-        return None
+        if not (self.domain and events):
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        if not fetch_events_from_all_sessions:  # what Rasa's save would count: the latest session's events
+            setattr(tracker, STORED, len(events))
+        return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Rasa's ``SQLTrackerStore.save``: the tracker's events not stored yet, as the same rows."""
         await self.stream_events(tracker)
 
-        def store() -> None:
-            with self.engine.begin() as connection:
-                rows = [_event_row(tracker.sender_id, event) for event in self._additional_events(connection, tracker)]
+        def store(stored: int | None) -> None:
+            with self._statements.connect() as connection:
+                if stored is None:
+                    stored = connection.execute(self._stored_in_session, {"sender_id": tracker.sender_id}).scalar()
+                rows = [_event_row(tracker.sender_id, event) for event in itertools.islice(tracker.events, stored, None)]
                 if rows:
                     connection.execute(self._insert, rows)
 
-        _once_more_if_dropped(store)  # a retry counts again what the first try may have stored
-
-    def _additional_events(self, connection: sa.engine.Connection, tracker: DialogueStateTracker) -> Iterator:
-        """Rasa's: the events after as many as the latest session has stored."""
-        stored = connection.execute(self._stored_in_session, {"sender_id": tracker.sender_id}).scalar()
-        return itertools.islice(tracker.events, stored, len(tracker.events))
+        # A retry counts: the first try may have stored the rows before its connection dropped.
+        _once_more_if_dropped(lambda: store(getattr(tracker, STORED, None)), again=lambda: store(None))
+        setattr(tracker, STORED, len(tracker.events))
 
 
-def _once_more_if_dropped(work: Callable[[], T]) -> T:
-    """``work()``, run a second time if the database had dropped the connection it was given."""
+def _once_more_if_dropped(work: Callable[[], T], again: Callable[[], T] | None = None) -> T:
+    """``work()``; if the database had dropped the connection it was given, ``again()`` (or ``work()``) on a new one."""
     try:
         return work()
     except sa.exc.DBAPIError as error:
         if not error.connection_invalidated:
             raise
         log.info("a pooled database connection had been dropped; trying again on a new one")
-        return work()
+        return (again or work)()
 
 
 def _in_session(events: sa.Table) -> sa.sql.ColumnElement:

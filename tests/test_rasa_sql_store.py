@@ -130,3 +130,37 @@ def test_a_dropped_pooled_connection_costs_no_turn(stores):
     assert dropped_before_read >= 1 and dropped_before_save >= 1  # the pool really held a dead connection
     assert (read, after) == (7, 12)  # as without the drop (first test): from the SessionStarted on
     assert len(_rows(ours_url)) == len(first) + len(second)  # stored once, not twice
+
+
+def test_a_turn_reads_and_saves_in_one_statement_each_outside_any_transaction(stores):
+    """A tracker read from the store is saved without counting its stored events again; nothing waits on
+    BEGIN or COMMIT. A tracker the store did not read (a new conversation) is counted first, as Rasa does."""
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from sqlalchemy import event
+
+    domain, made = stores
+    _, (ours, ours_url) = made
+    first, second, third = _turns(domain)
+    executed = []
+
+    def record(connection, _cursor, statement, _parameters, _context, _many) -> None:
+        executed.append((statement.split()[0], connection.connection.dbapi_connection.autocommit))
+
+    event.listen(ours.engine, "before_cursor_execute", record)
+
+    async def play() -> list[list]:
+        statements = []
+        tracker = DialogueStateTracker("citizen-3", domain.slots)
+        for events in (first, second, third):
+            executed.clear()
+            for event_ in events:
+                tracker.update(event_)
+            await ours.save(tracker)
+            tracker = await ours.retrieve("citizen-3")
+            statements.append(list(executed))
+        return statements
+
+    statements = asyncio.run(play())
+    assert statements[0] == [("SELECT", True), ("INSERT", True), ("SELECT", True)]  # count, insert, read
+    assert statements[1] == statements[2] == [("INSERT", True), ("SELECT", True)]
+    assert len(_rows(ours_url)) == len(first) + len(second) + len(third)
