@@ -4,7 +4,9 @@ The figures behind the load section's list of changes: RulePolicy's rule lookup 
 Rasa's, reading events back (nlu/event_types.py) against Rasa's walk over Event subclasses, one instance's
 tracker store (bot/rasa_memory_store.py) against Rasa's in-memory store (both reading events the cheaper way), a full garbage collection in a
 process holding the model with and without the freeze (knowledge_base/heap.py), and the gateway's storage
-calls with 32 turns in flight on Starlette's 40 threads and on the turn threads (bot/turn_threads.py).
+calls with 32 turns in flight on Starlette's 40 threads and on the turn threads (bot/turn_threads.py); where
+PostgreSQL and Redis run, several instances' stores against Rasa's own (bot/rasa_resilient_stores.py) and a
+knowledge-base transaction whose connection is tested before lending against ours (knowledge_base/db.py).
 Needs a trained model (`hcc train`).
 
     .venv/bin/python bench/turn_parts.py
@@ -150,6 +152,96 @@ def storage_under_load(in_flight: int = 32, seconds: float = 5.0) -> None:
     row(f"storing a turn, {in_flight} in flight, p95 (wall ms)", *p95)
 
 
+def both_clocks(work: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Best of three: CPU and wall milliseconds per call of ``work`` (a round trip costs wall, little CPU)."""
+    best = (float("inf"), float("inf"))
+    for _ in range(3):
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(repeat):
+            work()
+        best = min(best, ((time.process_time() - cpu) / repeat * 1000, (time.perf_counter() - wall) / repeat * 1000))
+    return best
+
+
+def shared_storage(domain) -> None:
+    """Several instances' stores on PostgreSQL and Redis (where these run): Rasa's own against ours."""
+    import uuid
+
+    import redis
+    from rasa.core.lock_store import LockStore, RedisLockStore
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+    from sqlalchemy import create_engine, text
+
+    from bot.rasa_resilient_stores import ResilientSQLTrackerStore
+    from bot.rasa_stores import lock_store, tracker_store
+    from knowledge_base.db import make_engine
+
+    postgres = os.environ.get("HCC_BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+    redis_url = os.environ.get("HCC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    schema = f"hcc_parts_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres, future=True)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        redis.Redis.from_url(redis_url).ping()
+    except Exception as error:  # noqa: BLE001 — the part is skipped, and says why
+        print(f"(PostgreSQL or Redis not reachable, shared storage parts skipped: {type(error).__name__})")
+        return
+    url = f"{postgres}{'&' if '?' in postgres else '?'}options=-csearch_path%3D{schema}"
+    try:
+        options = {key: value for key, value in tracker_store(url).items() if key != "type"}
+        stores = [SQLTrackerStore(domain, **options), ResilientSQLTrackerStore(domain, **options)]
+        turn = conversation(1)[3:]
+        figures = []
+        for store in stores:
+            senders = [f"bench-{type(store).__name__}-{n}" for n in range(20)]
+            for sender in senders:  # a conversation of three turns each
+                asyncio.run(store.save(DialogueStateTracker.from_events(sender, conversation(3), domain.slots)))
+
+            async def one_turn_each() -> None:
+                for sender in senders:
+                    tracker = await store.retrieve(sender)
+                    for event in turn:
+                        tracker.update(event)
+                    await store.save(tracker)
+
+            figures.append([ms / len(senders) for ms in both_clocks(lambda: asyncio.run(one_turn_each()), 3)])
+        row("tracker store on PostgreSQL: read + save a turn", figures[0][0], figures[1][0])
+        row("  same, wall ms", figures[0][1], figures[1][1])
+        for store in stores:
+            store.engine.dispose()
+
+        prefix = f"hcc-parts-{schema}:"
+        locks = [RedisLockStore(host="127.0.0.1", port=6379, db=15, key_prefix="hccparts"),
+                 LockStore.create(EndpointConfig.from_dict(lock_store(redis_url, prefix, 3.0)))]
+
+        async def turn_locked(store) -> None:
+            async with store.lock("citizen", 60, 0.01):
+                pass
+
+        figures = [both_clocks(lambda: asyncio.run(turn_locked(store)), 200) for store in locks]
+        row("a turn's conversation lock in Redis", figures[0][0], figures[1][0])
+        row("  same, wall ms", figures[0][1], figures[1][1])
+
+        engines = [create_engine(url, future=True, pool_pre_ping=True), make_engine(url)]
+
+        def transaction(engine) -> None:
+            with engine.begin() as connection:
+                connection.execute(text("SELECT 1"))
+
+        figures = [both_clocks(lambda: transaction(engine), 300) for engine in engines]
+        row("knowledge base transaction (tested before lending)", figures[0][0], figures[1][0])
+        row("  same, wall ms", figures[0][1], figures[1][1])
+        for engine in engines:
+            engine.dispose()
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def main() -> None:
     prepare_rasa()
     model = latest_model()
@@ -162,6 +254,7 @@ def main() -> None:
     tracker_stores(agent.domain)
     full_collection()
     storage_under_load()
+    shared_storage(agent.domain)
 
 
 if __name__ == "__main__":
