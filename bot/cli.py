@@ -43,10 +43,17 @@ def run(host: str | None, port: int | None, model_path: Path | None, gateway_onl
     from bot.app import create_app
     from bot.processes import stack
     from bot.settings import get_settings
+    from knowledge_base import office_time
     from nlu.training import latest_model
 
     settings = get_settings()
     logs.configure(settings.log_level)
+    try:  # a typo here would otherwise surface only when a citizen asks for an operator
+        office_time.parse_office_hours(settings.office_hours)
+        office_time.parse_holidays(settings.holidays)
+    except ValueError as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
     hint = first_admin_hint()
     if hint:
         click.echo(hint, err=True)

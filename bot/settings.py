@@ -50,6 +50,10 @@ class Settings:
     phone_hash_salt: str | None = None  # None: a random salt kept in var_dir
     office_hours: str = "mon-fri 07:30-11:30,13:30-17:00"  # groups joined by ";", e.g. "; sat 07:30-11:30"
     timezone: str = "Asia/Ho_Chi_Minh"
+    # Days the center is closed besides weekends: "MM-DD" every year (the Labor Code's fixed holidays by
+    # default), "YYYY-MM-DD" once (Tết, Giỗ Tổ Hùng Vương, days moved by the year's decision), ranges with
+    # "..", comma-separated; "none" for none.
+    holidays: str = "01-01, 04-30, 05-01, 09-02"
     complaint_response_days: int = 10  # working days to answer a complaint
     lookup_limit: int = 5  # failed dossier lookups allowed per sender …
     lookup_window_minutes: int = 10  # … within this many minutes
@@ -147,6 +151,7 @@ def from_environ() -> Settings:
         phone_hash_salt=_env("HCC_PHONE_SALT"),
         office_hours=_env("HCC_OFFICE_HOURS", Settings.office_hours),
         timezone=_env("HCC_TIMEZONE", Settings.timezone),
+        holidays=_env("HCC_HOLIDAYS", Settings.holidays),
         complaint_response_days=int(_env("HCC_COMPLAINT_RESPONSE_DAYS", str(Settings.complaint_response_days))),
         lookup_limit=int(_env("HCC_LOOKUP_LIMIT", str(Settings.lookup_limit))),
         lookup_window_minutes=int(_env("HCC_LOOKUP_WINDOW_MINUTES", str(Settings.lookup_window_minutes))),

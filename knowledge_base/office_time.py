@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,11 @@ EXAMPLE = "mon-fri 07:30-11:30,13:30-17:00; sat 07:30-11:30"
 _DAY_SPAN = re.compile(r"^([a-z]{3})(?:-([a-z]{3}))?$")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
+HOLIDAYS_EXAMPLE = "01-01, 04-30, 05-01, 09-02, 2027-02-05..2027-02-11"
+_DATED, _YEARLY = re.compile(r"^\d{4}-\d{2}-\d{2}$"), re.compile(r"^(\d{2})-(\d{2})$")
+
 OpeningHours = dict[int, tuple[tuple[time, time], ...]]
+Holidays = tuple[frozenset[tuple[int, int]], frozenset[date]]  # every year's (month, day)s; dated days
 
 
 def utc_naive(moment: datetime | None = None) -> datetime:
@@ -76,20 +80,67 @@ def _bad_setting(text: str) -> ValueError:
     return ValueError(f"HCC_OFFICE_HOURS không hợp lệ: {text!r} (ví dụ: {EXAMPLE!r})")
 
 
+@lru_cache(maxsize=8)
+def parse_holidays(text: str) -> Holidays:
+    """'01-01, 09-01..09-02, 2027-02-05..2027-02-11' → days closed every year, and dated days; 'none' → none."""
+    yearly: set[tuple[int, int]] = set()
+    dated: set[date] = set()
+    if text.strip().lower() == "none":
+        return frozenset(), frozenset()
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        first, _, last = item.partition("..")
+        start, end = _holiday(first.strip(), text), _holiday((last or first).strip(), text)
+        if type(start) is not type(end) or end < start:
+            raise _bad_holidays(text)
+        if isinstance(start, date):
+            dated.update(start + timedelta(days=n) for n in range((end - start).days + 1))
+            continue
+        day = date(2000, *start)  # a leap year: 02-29 is a day
+        while (day.month, day.day) <= end:
+            yearly.add((day.month, day.day))
+            day += timedelta(days=1)
+    return frozenset(yearly), frozenset(dated)
+
+
+def _holiday(text: str, setting: str) -> date | tuple[int, int]:
+    try:
+        if _DATED.match(text):
+            return date.fromisoformat(text)
+        month, day = map(int, _YEARLY.match(text).groups())  # type: ignore[union-attr]
+        date(2000, month, day)
+        return month, day
+    except (AttributeError, ValueError):
+        raise _bad_holidays(setting) from None
+
+
+def _bad_holidays(text: str) -> ValueError:
+    return ValueError(f"HCC_HOLIDAYS không hợp lệ: {text!r} (ví dụ: {HOLIDAYS_EXAMPLE!r}, hoặc 'none')")
+
+
+def is_holiday(day: date, settings: Settings | None = None) -> bool:
+    """Whether the center is closed on ``day`` for a holiday (HCC_HOLIDAYS), whatever the weekday."""
+    yearly, dated = parse_holidays((settings or get_settings()).holidays)
+    return (day.month, day.day) in yearly or day in dated
+
+
 def office_open(now: datetime | None = None, settings: Settings | None = None) -> bool:
-    """Whether the hotline is staffed at ``now`` (aware, or naive UTC; default now)."""
+    """Whether the hotline is staffed at ``now`` (aware, or naive UTC; default now): office hours, not a holiday."""
     settings = settings or get_settings()
     moment = local(now, settings)
+    if is_holiday(moment.date(), settings):
+        return False
     ranges = parse_office_hours(settings.office_hours).get(moment.weekday(), ())
     return any(start <= moment.time() < end for start, end in ranges)
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """``start`` moved ``days`` working days (Monday to Friday) later, same time of day."""
+def add_working_days(start: datetime, days: int, settings: Settings | None = None) -> datetime:
+    """``start`` (on the center's wall clock) moved ``days`` working days later, same time of day: Monday to
+    Friday, holidays skipped."""
+    settings = settings or get_settings()
     moment = start
     while days > 0:
         moment += timedelta(days=1)
-        if moment.weekday() < 5:
+        if moment.weekday() < 5 and not is_holiday(moment.date(), settings):
             days -= 1
     return moment
 

@@ -51,7 +51,7 @@ def open_ticket(
     day = local(created, settings)
     values.update(
         status="moi", conversation_id=conversation_id, created_at=created, updated_at=created,
-        due_at=utc_naive(add_working_days(day, settings.complaint_response_days)),
+        due_at=utc_naive(add_working_days(day, settings.complaint_response_days, settings)),
     )
     prefix = f"PA-{day:%y%m%d}-"
     for _ in range(MAX_ATTEMPTS):

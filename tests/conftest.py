@@ -88,7 +88,7 @@ def stack(tmp_path_factory, portal):
 
     workdir = tmp_path_factory.mktemp("stack")
     # The hotline is always staffed here (handoffs); the night path is tested on the actions directly.
-    env = {**harness.stack_env(workdir), "HCC_OFFICE_HOURS": "mon-sun 00:00-23:59", "HCC_WIDGET_ORIGINS": portal.origin}
+    env = {**harness.stack_env(workdir), "HCC_OFFICE_HOURS": "mon-sun 00:00-23:59", "HCC_HOLIDAYS": "none", "HCC_WIDGET_ORIGINS": portal.origin}
     harness.hcc(env, "kb", "demo")
     model = train(output=workdir / "models")
     with harness.running(env, model, workdir) as running:

@@ -53,7 +53,7 @@ def storage(tmp_path_factory) -> Iterator[Storage]:
     workdir = tmp_path_factory.mktemp("faults")
     with throwaway(postgres, redis_url) as (database_url, prefix):
         env = {**harness.stack_env(workdir), "HCC_DATABASE_URL": database_url, "HCC_REDIS_URL": redis_url,
-               "HCC_REDIS_PREFIX": prefix, "HCC_OFFICE_HOURS": "mon-sun 00:00-23:59",
+               "HCC_REDIS_PREFIX": prefix, "HCC_OFFICE_HOURS": "mon-sun 00:00-23:59", "HCC_HOLIDAYS": "none",
                "HCC_CONSOLE_TICK_SECONDS": "0.2", "HCC_PHONE_SALT": "faults-test-salt",
                # Counted in Redis, so checked on every turn (and must fail open), never reached.
                "HCC_RATE_LIMIT_PER_MINUTE": "1000", "HCC_RATE_LIMIT_PER_IP_PER_MINUTE": "1000"}

@@ -13,7 +13,7 @@ from knowledge_base.conversations import get_or_create
 from knowledge_base.db import session_factory
 from knowledge_base.handoffs import is_held_by_operator, office_open, request_callback, request_handoff
 from knowledge_base.models import Conversation, Handoff, Ticket
-from knowledge_base.office_time import parse_office_hours
+from knowledge_base.office_time import add_working_days, is_holiday, parse_holidays, parse_office_hours
 
 VIETNAM = timezone(timedelta(hours=7))
 DEFAULT = Settings()
@@ -71,6 +71,41 @@ def test_office_hours_parser():
 def test_bad_office_hours_are_refused(text):
     with pytest.raises(ValueError, match="HCC_OFFICE_HOURS"):
         parse_office_hours(text)
+
+
+def test_the_hotline_is_closed_on_holidays_whatever_the_hours():
+    # National Day 2026 is a Wednesday; Labor Code's fixed holidays are closed by default.
+    assert not office_open(datetime(2026, 9, 2, 9, 0, tzinfo=VIETNAM), DEFAULT)
+    assert office_open(datetime(2026, 9, 3, 9, 0, tzinfo=VIETNAM), DEFAULT)
+    tet = replace(DEFAULT, holidays="01-01, 2027-02-05..2027-02-11", office_hours="mon-sun 00:00-23:59")
+    assert not office_open(datetime(2027, 2, 9, 10, 0, tzinfo=VIETNAM), tet)  # Tết, a Tuesday
+    assert office_open(datetime(2027, 2, 12, 10, 0, tzinfo=VIETNAM), tet)
+    assert not office_open(datetime(2027, 1, 1, 10, 0, tzinfo=VIETNAM), tet)
+    # The day is the center's: 17:30 UTC on 1 September is already 2 September in Việt Nam.
+    assert not office_open(datetime(2026, 9, 1, 17, 30), replace(DEFAULT, office_hours="mon-sun 00:00-23:59"))
+    assert office_open(datetime(2027, 1, 1, 10, 0, tzinfo=VIETNAM), replace(DEFAULT, holidays="none"))
+
+
+def test_working_days_skip_holidays():
+    friday = datetime(2026, 4, 24, 9, 0, tzinfo=VIETNAM)
+    # 30 April and 1 May (Thursday, Friday) are not working days: ten of them end on Tuesday 12 May.
+    assert add_working_days(friday, 10, DEFAULT) == datetime(2026, 5, 12, 9, 0, tzinfo=VIETNAM)
+    assert add_working_days(friday, 10, replace(DEFAULT, holidays="none")) == datetime(2026, 5, 8, 9, 0, tzinfo=VIETNAM)
+
+
+def test_holidays_parser():
+    yearly, dated = parse_holidays("01-01, 09-01..09-02 , 2027-02-05..2027-02-07,2027-04-16")
+    assert yearly == {(1, 1), (9, 1), (9, 2)}
+    assert {day.isoformat() for day in dated} == {"2027-02-05", "2027-02-06", "2027-02-07", "2027-04-16"}
+    assert parse_holidays("02-29")[0] == {(2, 29)} and parse_holidays("none") == parse_holidays("NONE ") == (set(), set())
+    assert is_holiday(datetime(2030, 9, 1).date(), replace(DEFAULT, holidays="09-01..09-02"))
+
+
+@pytest.mark.parametrize("text", ["tet", "2027-13-01", "02-30", "2027-02-11..2027-02-05", "01-01..2027-01-02",
+                                  "1-1", "2027/02/05", "12-31..01-01"])
+def test_bad_holidays_are_refused(text):
+    with pytest.raises(ValueError, match="HCC_HOLIDAYS"):
+        parse_holidays(text)
 
 
 def test_queue_positions_reuse_and_expected_wait(session):

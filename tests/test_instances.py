@@ -38,7 +38,7 @@ def instances(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("instances")
     with throwaway(postgres, redis_url) as (database_url, prefix):
         shared = {**harness.stack_env(workdir), "HCC_DATABASE_URL": database_url, "HCC_REDIS_URL": redis_url,
-                  "HCC_REDIS_PREFIX": prefix, "HCC_OFFICE_HOURS": "mon-sun 00:00-23:59",
+                  "HCC_REDIS_PREFIX": prefix, "HCC_OFFICE_HOURS": "mon-sun 00:00-23:59", "HCC_HOLIDAYS": "none",
                   "HCC_CONSOLE_TICK_SECONDS": "0.2", "HCC_PHONE_SALT": "instances-test-salt"}
         with seeded(shared, workdir) as model, ExitStack() as stacks:
             a = stacks.enter_context(harness.running({**shared, "HCC_VAR_DIR": str(workdir / "a")}, model, workdir / "a"))

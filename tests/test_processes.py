@@ -59,6 +59,17 @@ def test_without_a_model_hcc_run_tells_the_user_to_train(hcc_env, monkeypatch):
     assert "hcc train" in result.output and "Chưa có mô hình" in result.output
 
 
+@pytest.mark.parametrize("name, value", [("HCC_HOLIDAYS", "30/4"), ("HCC_OFFICE_HOURS", "mon-fri 8h-17h")])
+def test_hcc_run_refuses_bad_office_days_before_starting_anything(hcc_env, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["run"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2 and f"{name} không hợp lệ" in result.output
+
+
 def test_on_postgresql_and_redis_rasa_shares_trackers_and_locks(tmp_path, monkeypatch):
     """Several Rasa instances continue each other's conversations: SQL tracker store, Redis lock store."""
     import asyncio

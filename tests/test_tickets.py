@@ -49,6 +49,14 @@ def test_due_date_counts_working_days_only(session, monkeypatch):
     assert saturday.created_at == datetime(2024, 3, 16, 3, 0)
 
 
+def test_a_complaints_deadline_skips_holidays(session, monkeypatch):
+    before_holidays = datetime(2026, 4, 29, 2, 0, tzinfo=timezone.utc)  # Wednesday 09:00 in Việt Nam
+    assert open_ticket(session, "complaint", "a", now=before_holidays).due_at == datetime(2026, 5, 15, 2, 0)  # not the 13th
+    monkeypatch.setenv("HCC_HOLIDAYS", "04-30, 05-01, 2026-05-04")  # a day moved by the year's decision
+    get_settings.cache_clear()
+    assert open_ticket(session, "complaint", "b", now=before_holidays).due_at == datetime(2026, 5, 18, 2, 0)
+
+
 def test_ticket_fields_are_normalised_and_the_creation_is_logged(session):
     ticket = open_ticket(
         session, "complaint", "  Cán bộ hẹn lại nhiều lần  ",
