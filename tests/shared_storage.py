@@ -44,11 +44,26 @@ def throwaway(postgres: str, redis_url: str) -> Iterator[tuple[str, str]]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-        client = redis.Redis.from_url(redis_url)
-        keys = list(client.scan_iter(match=f"{prefix}*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
+        clear_redis(redis_url, prefix)
+
+
+def clear_redis(redis_url: str, prefix: str) -> None:
+    """Delete the keys under ``prefix``."""
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def end_connections(postgres: str, application_name: str) -> int:
+    """End, from the server's side, the connections named ``application_name`` (as a database restart does)."""
+    admin = create_engine(postgres, future=True)
+    with admin.begin() as connection:
+        ended = connection.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                        "WHERE application_name = :name"), {"name": application_name}).scalar()
+    admin.dispose()
+    return ended
 
 
 def rasa_events(connection: Connection, sender: str) -> tuple[int, int]:

@@ -5,23 +5,14 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from conftest import _postgres_base_url
 from knowledge_base.db import make_engine
+from shared_storage import end_connections
 
 pytestmark = pytest.mark.postgres
-
-
-def _end_connections(name: str) -> int:
-    """End, from the server's side, the connections named ``name`` (as a database restart does)."""
-    admin = create_engine(_postgres_base_url(), future=True)
-    with admin.begin() as connection:
-        ended = connection.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                        "WHERE application_name = :name"), {"name": name}).scalar()
-    admin.dispose()
-    return ended
 
 
 @pytest.fixture
@@ -37,7 +28,7 @@ def pool():
 
 def test_a_connection_dropped_while_idle_is_replaced_before_anyone_gets_it(pool):
     engine, name = pool
-    assert _end_connections(name) == 1
+    assert end_connections(_postgres_base_url(), name) == 1
     time.sleep(1.2)  # longer than the pool lets a connection sit without a test
     with engine.connect() as connection:
         assert connection.execute(text("SELECT 2")).scalar() == 2
@@ -45,7 +36,7 @@ def test_a_connection_dropped_while_idle_is_replaced_before_anyone_gets_it(pool)
 
 def test_a_connection_just_returned_is_lent_without_a_round_trip_and_a_drop_costs_one_transaction(pool):
     engine, name = pool
-    assert _end_connections(name) == 1
+    assert end_connections(_postgres_base_url(), name) == 1
     with pytest.raises(OperationalError) as failed:  # not tested before lending: no ping while busy
         with engine.connect() as connection:
             connection.execute(text("SELECT 2"))

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import threading
-from collections import deque
 import uuid
+from collections import deque
 
-import redis
 
-from shared_storage import required
+from shared_storage import clear_redis, required
 
 
 ISSUERS = 24  # per store; two stores stand for two Rasa instances
@@ -52,10 +51,7 @@ def test_tickets_taken_at_the_same_moment_on_two_instances_are_all_different_and
             thread.join(timeout=30)
         assert a.get_lock("citizen") is None
     finally:
-        client = redis.Redis.from_url(redis_url)
-        keys = list(client.scan_iter(f"{prefix}*"))
-        if keys:
-            client.delete(*keys)
+        clear_redis(redis_url, prefix)
 
 
 def test_the_lock_script_numbers_expires_and_releases_tickets_as_rasas_ticket_lock():
@@ -109,7 +105,4 @@ def test_the_lock_script_numbers_expires_and_releases_tickets_as_rasas_ticket_lo
         assert asyncio.run(two_turns()) == ["first in", "first out", "second in", "second out"]
         assert store.get_lock("f") is None
     finally:
-        client = redis.Redis.from_url(redis_url)
-        keys = list(client.scan_iter(f"{prefix}*"))
-        if keys:
-            client.delete(*keys)
+        clear_redis(redis_url, prefix)

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 from bot.rasa_stores import tracker_store
 from conftest import _postgres_base_url
 from nlu.training import PROJECT_ROOT, prepare_rasa
+from shared_storage import end_connections
 
 pytestmark = pytest.mark.postgres
 
@@ -93,17 +94,6 @@ def test_saves_and_reads_back_the_rows_rasas_own_store_does(stores):
     assert _rows(ours_url) == _rows(rasa_url) and len(_rows(ours_url)) == 8 + 5 + 8
 
 
-def _drop_connections_of(url: str) -> int:
-    """End, from the server's side, every connection of this store (as a database restart does)."""
-    schema = url.rsplit("application_name=", 1)[1]
-    engine = create_engine(_postgres_base_url(), future=True)
-    with engine.begin() as connection:
-        ended = connection.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                        "WHERE application_name = :schema"), {"schema": schema}).scalar()
-    engine.dispose()
-    return ended
-
-
 def test_a_dropped_pooled_connection_costs_no_turn(stores):
     """After the server ends the pooled connections (a restart), the next read and save work on new ones."""
     from rasa.shared.core.trackers import DialogueStateTracker
@@ -117,12 +107,12 @@ def test_a_dropped_pooled_connection_costs_no_turn(stores):
         for event in first:
             tracker.update(event)
         await ours.save(tracker)
-        dropped_before_read = _drop_connections_of(ours_url)
+        dropped_before_read = end_connections(_postgres_base_url(), ours_url.rsplit("application_name=", 1)[1])
         tracker = await ours.retrieve("citizen-2")
         read = len(tracker.events)
         for event in second:
             tracker.update(event)
-        dropped_before_save = _drop_connections_of(ours_url)
+        dropped_before_save = end_connections(_postgres_base_url(), ours_url.rsplit("application_name=", 1)[1])
         await ours.save(tracker)
         return dropped_before_read, read, dropped_before_save, len((await ours.retrieve("citizen-2")).events)
 
