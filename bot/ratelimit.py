@@ -20,6 +20,8 @@ WINDOW_SECONDS = 60
 
 
 class Counter(Protocol):
+    waits_on_network: bool  # a hit then runs in a worker thread, not on the event loop
+
     def hit(self, key: str, window: int) -> tuple[int, float]:
         """Count one more event under ``key``: the count in the current window and the seconds it has left."""
 
@@ -28,6 +30,7 @@ class Counter(Protocol):
 class MemoryCounter:
     """Counts of this process only (one gateway instance)."""
 
+    waits_on_network = False
     clock: Callable[[], float] = time.monotonic
     _windows: dict[str, tuple[float, int]] = field(default_factory=dict)  # key → (window end, count)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -52,6 +55,7 @@ class RedisCounter:
 
     client: redis.Redis
     prefix: str
+    waits_on_network = True
 
     def hit(self, key: str, window: int) -> tuple[int, float]:
         name = f"{self.prefix}rate:{key}"
@@ -100,9 +104,10 @@ def check(limits: dict[str, int], counter: Counter | None = None) -> Verdict:
 
 
 async def checked(limits: dict[str, int]) -> Verdict:
-    """:func:`check` from the event loop: in a worker thread only when Redis is asked (in memory it is microseconds)."""
+    """:func:`check` from the event loop: in a worker thread only when the counter waits on the network (in memory
+    it is microseconds)."""
     counter = counter_for(get_settings())
-    if isinstance(counter, MemoryCounter):
+    if not counter.waits_on_network:
         return check(limits, counter)
     return await turn_threads.run(check, limits, counter)
 

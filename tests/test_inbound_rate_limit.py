@@ -139,3 +139,22 @@ def test_the_router_shares_its_counts_through_redis(rasa, hcc_env, monkeypatch, 
     client = redis.Redis.from_url(redis_url)
     assert int(client.get(f"{redis_prefix}rate:sender:rest:shared")) == 2
     client.close()
+
+
+@pytest.mark.parametrize("waits_on_network, on_the_loop", [(False, True), (True, False)])
+def test_a_counter_that_waits_on_the_network_is_asked_off_the_event_loop(monkeypatch, waits_on_network, on_the_loop):
+    import asyncio
+    import threading
+
+    class Recording:
+        def __init__(self) -> None:
+            self.waits_on_network, self.threads = waits_on_network, []
+
+        def hit(self, key: str, window: int) -> tuple[int, float]:
+            self.threads.append(threading.get_ident())
+            return 1, float(window)
+
+    counter = Recording()
+    monkeypatch.setattr(ratelimit, "counter_for", lambda settings: counter)
+    assert asyncio.run(ratelimit.checked({"sender": 5})).allowed
+    assert (counter.threads == [threading.get_ident()]) is on_the_loop and len(counter.threads) == 1
