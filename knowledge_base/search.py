@@ -6,7 +6,8 @@ accented, so "cap lai cccd" and "cấp lại CCCD" reach the same procedures whi
 present, still tell "sổ" from "số". The lexicon adds the official wording of abbreviations and
 colloquial names; unknown syllables snap to the nearest catalogue word. The leaders are then
 scored in [0, 1] from how much of the question the name covers, how the name stands out among
-the leaders, relative BM25, and the vote of similar example questions; near-namesakes
+the leaders, relative BM25, and the vote of similar example questions (passed on, in part, to a near-namesake
+of the voted procedure whose own words the question says); near-namesakes
 ("Cấp" / "Cấp lại" / "Gia hạn" the same licence) are then settled by the words that differ.
 Last, scores shrink by the share of the question's words the index has never seen, so a
 question about something the catalogue lacks does not look like a confident match.
@@ -73,6 +74,7 @@ class Weights:
     recall: float = 0.31
     local_name: float = 0.23
     vote: float = 0.5  # share of the gap to 1 a perfect example vote closes
+    vote_passing: float = 0.8  # share of an example's vote a near-namesake the question names better inherits
     contrast: float = 0.05  # how far the differing words of near-namesakes move a score
     contrast_overlap: float = 0.6  # names sharing this share of their terms are near-namesakes
     contrast_scale: float = 5.0  # IDF mass of differing words that settles a pair
@@ -203,6 +205,7 @@ class ProcedureIndex:
         if not candidates:
             return []
         ordered = sorted(candidates)
+        votes = self._pass_votes(votes, ordered, query.folded)
         best_recall = max(float(recall[index]) for index in ordered) or 1.0
         known_mass = self.title_terms.weight(query.folded) or 1.0
         cover = self.title_terms.coverage(ordered, query.folded)
@@ -218,6 +221,31 @@ class ProcedureIndex:
             )
             found.append((index, signals))
         return found
+
+    def _pass_votes(self, votes: dict[str, float], candidates: list[int], said: frozenset[str]) -> dict[str, float]:
+        """Votes, each also given (scaled) to the voted procedure's near-namesakes whose own words
+        the question says more of than the voted one's.
+
+        An example question tells the family ("Giấy phép vận tải qua biên giới"); the words that
+        differ ("cấp lại") tell the member, even one that no example is about yet.
+        """
+        w = self.weights
+        if not w.vote_passing or not votes:
+            return votes
+        names, weight = self.title_terms.sets, self.title_terms.weight
+        voted = [(names[self.positions[code]], vote) for code, vote in votes.items() if code in self.positions]
+        passed = dict(votes)
+        for index in candidates:
+            code, theirs = self.codes[index], names[index]
+            if code in votes:
+                continue
+            for mine, vote in voted:
+                shared = len(mine & theirs)  # the union's size from it: one set operation, not two
+                if shared < w.contrast_overlap * (len(mine) + len(theirs) - shared):
+                    continue
+                if weight((theirs - mine) & said) > weight((mine - theirs) & said):
+                    passed[code] = max(passed.get(code, 0.0), w.vote_passing * vote)
+        return passed
 
     def _likeness(self, index: int, text: str) -> float:
         """Character-level likeness of the question to the name or an alias, in [0, 1]."""

@@ -153,6 +153,19 @@ def test_examples_teach_a_paraphrase():
     assert top_code(taught, "đăng ký khai sinh") == "HT01"
 
 
+def test_example_vote_passes_to_the_namesake_the_question_names():
+    """An example about one licence also vouches for its near-namesake when the question says the
+    namesake's own word ("đổi"), never when it does not."""
+    index = ProcedureIndex.build(CATALOGUE, examples=[("Giấy phép lái xe hạng B2 hết hạn sau mấy năm?", "LX01")])
+
+    def votes(text: str) -> dict[str, float]:
+        return {index.codes[i]: signals.vote for i, signals in index.signals(index.prepare(text))}
+
+    said = votes("đổi giấy phép lái xe hạng B2 sau mấy năm")
+    assert 0 < said["LX02"] < said["LX01"]
+    assert votes("giấy phép lái xe hạng B2 sau mấy năm").get("LX02", 0.0) == 0.0
+
+
 def test_examples_for_unknown_codes_are_ignored():
     index = ProcedureIndex.build(CATALOGUE, examples=[("câu hỏi về tàu vũ trụ", "KHONG_CO"), ("", "HT01")])
     codes = {item.code for item in CATALOGUE}
