@@ -15,7 +15,7 @@ import redis
 import sqlalchemy as sa
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, RedisLockStore
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -44,7 +44,12 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._statements = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        url = self.engine.url
+        self.engine.dispose()
+        # Set on the engine, not per connection: a connection switched for one use is switched back on its return,
+        # one more round trip.
+        self.engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", **create_engine_kwargs(url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         events = self.SQLEvent.__table__
         self._stored_in_session = _stored_in_session(events)
         self._insert = events.insert()
@@ -57,7 +62,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         statement = self._events[fetch_events_from_all_sessions]
 
         def read() -> list[dict]:
-            with self._statements.connect() as connection:
+            with self.engine.connect() as connection:
                 return [json.loads(data) for data in connection.execute(statement, {"sender_id": sender_id}).scalars()]
 
         events = _once_more_if_dropped(read)
@@ -73,7 +78,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         await self.stream_events(tracker)
 
         def store(stored: int | None) -> None:
-            with self._statements.connect() as connection:
+            with self.engine.connect() as connection:
                 if stored is None:
                     stored = connection.execute(self._stored_in_session, {"sender_id": tracker.sender_id}).scalar()
                 rows = [_event_row(tracker.sender_id, event) for event in itertools.islice(tracker.events, stored, None)]

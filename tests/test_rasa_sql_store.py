@@ -122,7 +122,7 @@ def test_a_dropped_pooled_connection_costs_no_turn(stores):
     assert len(_rows(ours_url)) == len(first) + len(second)  # stored once, not twice
 
 
-def test_a_turn_reads_and_saves_in_one_statement_each_outside_any_transaction(stores):
+def test_a_turn_reads_and_saves_in_one_statement_each_outside_any_transaction(stores, monkeypatch):
     """A tracker read from the store is saved without counting its stored events again; nothing waits on
     BEGIN or COMMIT. A tracker the store did not read (a new conversation) is counted first, as Rasa does."""
     from rasa.shared.core.trackers import DialogueStateTracker
@@ -137,6 +137,9 @@ def test_a_turn_reads_and_saves_in_one_statement_each_outside_any_transaction(st
         executed.append((statement.split()[0], connection.connection.dbapi_connection.autocommit))
 
     event.listen(ours.engine, "before_cursor_execute", record)
+    resets = []  # a connection switched to autocommit for one use is switched back on return: a round trip
+    reset = ours.engine.dialect.reset_isolation_level
+    monkeypatch.setattr(ours.engine.dialect, "reset_isolation_level", lambda dbapi: resets.append(dbapi) or reset(dbapi))
 
     async def play() -> list[list]:
         statements = []
@@ -153,4 +156,5 @@ def test_a_turn_reads_and_saves_in_one_statement_each_outside_any_transaction(st
     statements = asyncio.run(play())
     assert statements[0] == [("SELECT", True), ("INSERT", True), ("SELECT", True)]  # count, insert, read
     assert statements[1] == statements[2] == [("INSERT", True), ("SELECT", True)]
+    assert resets == []
     assert len(_rows(ours_url)) == len(first) + len(second) + len(third)
