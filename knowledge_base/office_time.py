@@ -96,7 +96,7 @@ def parse_holidays(text: str) -> Holidays:
             dated.update(start + timedelta(days=n) for n in range((end - start).days + 1))
             continue
         day = date(2000, *start)  # a leap year: 02-29 is a day
-        while (day.month, day.day) <= end:
+        while day.year == 2000 and (day.month, day.day) <= end:
             yearly.add((day.month, day.day))
             day += timedelta(days=1)
     return frozenset(yearly), frozenset(dated)

@@ -99,6 +99,7 @@ def test_holidays_parser():
     assert {day.isoformat() for day in dated} == {"2027-02-05", "2027-02-06", "2027-02-07", "2027-04-16"}
     assert parse_holidays("02-29")[0] == {(2, 29)} and parse_holidays("none") == parse_holidays("NONE ") == (set(), set())
     assert is_holiday(datetime(2030, 9, 1).date(), replace(DEFAULT, holidays="09-01..09-02"))
+    assert parse_holidays("12-30..12-31")[0] == {(12, 30), (12, 31)}  # the year's last days end the range
 
 
 @pytest.mark.parametrize("text", ["tet", "2027-13-01", "02-30", "2027-02-11..2027-02-05", "01-01..2027-01-02",
