@@ -22,7 +22,6 @@ import os
 import secrets
 import tempfile
 import time
-import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,9 +30,10 @@ from pathlib import Path
 import aiohttp
 import uvloop
 import websockets
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from conversation import build_database, conversations as conversations_read, is_apology, percentile
+from shared_storage import throwaway
 from stack import WEBHOOK, Stack, hcc, running, stack_env
 
 from knowledge_base.db import session_factory
@@ -324,30 +324,6 @@ def report(results: dict[str, tuple[list[Step], dict | None]]) -> None:
                   f"{best.p(99):.1f} | {errors} | {peak.rate:.1f} | {exactly} | {cpu} |")
 
 
-def _postgres_schema() -> tuple[str, str]:
-    schema = f"hcc_load_{uuid.uuid4().hex[:10]}"
-    with create_engine(POSTGRES_URL, future=True).begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    return schema, f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
-
-
-def _drop_postgres(schema: str) -> None:
-    engine = create_engine(POSTGRES_URL, future=True)
-    with engine.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
-
-
-def _clear_redis(prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{prefix}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--step-seconds", type=float, default=8.0, help="length of each concurrency step")
@@ -384,15 +360,13 @@ def main() -> None:
 
 def _shared_storage(workdir: Path, model: Path, args) -> dict[str, tuple[list[Step], dict | None]]:
     """One, then two instances on one PostgreSQL schema and Redis: what a second instance adds in that mode."""
-    schema, database_url = _postgres_schema()
-    prefix = f"hcc-load-{schema}:"
-    env = {**stack_env(workdir), "HCC_DATABASE_URL": database_url, "HCC_REDIS_URL": REDIS_URL, "HCC_REDIS_PREFIX": prefix,
-           "HCC_PHONE_SALT": "load-bench-salt"}
     results = {}
-    try:
+    with throwaway(POSTGRES_URL, REDIS_URL) as (database_url, prefix):
+        env = {**stack_env(workdir), "HCC_DATABASE_URL": database_url, "HCC_REDIS_URL": REDIS_URL,
+               "HCC_REDIS_PREFIX": prefix, "HCC_PHONE_SALT": "load-bench-salt"}
         started = time.perf_counter()
         build_database(env)
-        print(f"PostgreSQL schema {schema} built in {time.perf_counter() - started:.1f} s", flush=True)
+        print(f"PostgreSQL schema built in {time.perf_counter() - started:.1f} s", flush=True)
         for count in args.instances:
             names = [chr(ord("a") + n) for n in range(count)]
             with ExitStack() as stacks:
@@ -404,10 +378,7 @@ def _shared_storage(workdir: Path, model: Path, args) -> dict[str, tuple[list[St
                                 [stack.gateway_url for stack in stacks_], processes=processes)
                 steps = asyncio.run(ramp(target, args.step_seconds, args.max_concurrency))
                 results[target.name] = (steps, verify(target, database_url))
-        return results
-    finally:
-        _drop_postgres(schema)
-        _clear_redis(prefix)
+    return results
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from typing import Callable
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
+sys.path.insert(0, str(PROJECT_ROOT / "tests"))  # the throw-away PostgreSQL schema and Redis prefix of the tests
 os.environ["HCC_DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/parts.db"  # the storage part's own database
 
 from nlu.training import latest_model, load_agent, prepare_rasa  # noqa: E402
@@ -31,13 +32,7 @@ from nlu.training import latest_model, load_agent, prepare_rasa  # noqa: E402
 
 def cpu_ms(work: Callable[[], object], repeat: int) -> float:
     """Best of three: CPU milliseconds per call of ``work``."""
-    best = float("inf")
-    for _ in range(3):
-        started = time.process_time()
-        for _ in range(repeat):
-            work()
-        best = min(best, (time.process_time() - started) / repeat * 1000)
-    return best
+    return both_clocks(work, repeat)[0]
 
 
 def row(name: str, before: float, after: float, unit: str = "ms") -> None:
@@ -163,83 +158,95 @@ def both_clocks(work: Callable[[], object], repeat: int) -> tuple[float, float]:
     return best
 
 
+def rows(name: str, before: tuple[float, float], after: tuple[float, float]) -> None:
+    """A CPU row and its wall row."""
+    row(name, before[0], after[0])
+    row("  same, wall ms", before[1], after[1])
+
+
 def shared_storage(domain) -> None:
     """Several instances' stores on PostgreSQL and Redis (where these run): Rasa's own against ours."""
-    import uuid
-
     import redis
-    from rasa.core.lock_store import LockStore, RedisLockStore
-    from rasa.core.tracker_store import SQLTrackerStore
-    from rasa.shared.core.trackers import DialogueStateTracker
-    from rasa.utils.endpoints import EndpointConfig
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
 
-    from bot.rasa_resilient_stores import ResilientSQLTrackerStore
-    from bot.rasa_stores import lock_store, tracker_store
-    from knowledge_base.db import make_engine
+    from shared_storage import throwaway
 
     postgres = os.environ.get("HCC_BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
     redis_url = os.environ.get("HCC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
-    schema = f"hcc_parts_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres, future=True)
     try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine = create_engine(postgres, future=True)
+        engine.connect().close()
+        engine.dispose()
         redis.Redis.from_url(redis_url).ping()
     except Exception as error:  # noqa: BLE001 — the part is skipped, and says why
         print(f"(PostgreSQL or Redis not reachable, shared storage parts skipped: {type(error).__name__})")
         return
-    url = f"{postgres}{'&' if '?' in postgres else '?'}options=-csearch_path%3D{schema}"
-    try:
-        options = {key: value for key, value in tracker_store(url).items() if key != "type"}
-        stores = [SQLTrackerStore(domain, **options), ResilientSQLTrackerStore(domain, **options)]
-        turn = conversation(1)[3:]
-        figures = []
-        for store in stores:
-            senders = [f"bench-{type(store).__name__}-{n}" for n in range(20)]
-            for sender in senders:  # a conversation of three turns each
-                asyncio.run(store.save(DialogueStateTracker.from_events(sender, conversation(3), domain.slots)))
+    with throwaway(postgres, redis_url) as (url, prefix):
+        _tracker_stores_on_postgres(domain, url)
+        _redis_locks(redis_url, prefix)
+        _knowledge_base_transactions(url)
 
-            async def one_turn_each() -> None:
-                for sender in senders:
-                    tracker = await store.retrieve(sender)
-                    for event in turn:
-                        tracker.update(event)
-                    await store.save(tracker)
 
-            figures.append([ms / len(senders) for ms in both_clocks(lambda: asyncio.run(one_turn_each()), 3)])
-        row("tracker store on PostgreSQL: read + save a turn", figures[0][0], figures[1][0])
-        row("  same, wall ms", figures[0][1], figures[1][1])
-        for store in stores:
-            store.engine.dispose()
+def _tracker_stores_on_postgres(domain, url: str) -> None:
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.trackers import DialogueStateTracker
 
-        prefix = f"hcc-parts-{schema}:"
-        locks = [RedisLockStore(host="127.0.0.1", port=6379, db=15, key_prefix="hccparts"),
-                 LockStore.create(EndpointConfig.from_dict(lock_store(redis_url, prefix, 3.0)))]
+    from bot.rasa_resilient_stores import ResilientSQLTrackerStore
+    from bot.rasa_stores import tracker_store
 
-        async def turn_locked(store) -> None:
-            async with store.lock("citizen", 60, 0.01):
-                pass
+    options = {key: value for key, value in tracker_store(url).items() if key != "type"}
+    turn = conversation(1)[3:]
+    figures = []
+    for store in (SQLTrackerStore(domain, **options), ResilientSQLTrackerStore(domain, **options)):
+        senders = [f"bench-{type(store).__name__}-{n}" for n in range(20)]
+        for sender in senders:  # a conversation of three turns each
+            asyncio.run(store.save(DialogueStateTracker.from_events(sender, conversation(3), domain.slots)))
 
-        figures = [both_clocks(lambda: asyncio.run(turn_locked(store)), 200) for store in locks]
-        row("a turn's conversation lock in Redis", figures[0][0], figures[1][0])
-        row("  same, wall ms", figures[0][1], figures[1][1])
+        async def one_turn_each() -> None:
+            for sender in senders:
+                tracker = await store.retrieve(sender)
+                for event in turn:
+                    tracker.update(event)
+                await store.save(tracker)
 
-        engines = [create_engine(url, future=True, pool_pre_ping=True), make_engine(url)]
+        figures.append(tuple(ms / len(senders) for ms in both_clocks(lambda: asyncio.run(one_turn_each()), 3)))
+        store.engine.dispose()
+    rows("tracker store on PostgreSQL: read + save a turn", *figures)
 
-        def transaction(engine) -> None:
-            with engine.begin() as connection:
-                connection.execute(text("SELECT 1"))
 
-        figures = [both_clocks(lambda: transaction(engine), 300) for engine in engines]
-        row("knowledge base transaction (tested before lending)", figures[0][0], figures[1][0])
-        row("  same, wall ms", figures[0][1], figures[1][1])
-        for engine in engines:
-            engine.dispose()
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def _redis_locks(redis_url: str, prefix: str) -> None:
+    from rasa.core.lock_store import LockStore, RedisLockStore
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.rasa_stores import lock_store
+
+    config = lock_store(redis_url, prefix, 3.0)
+    rasa = RedisLockStore(host=config["url"], port=config["port"], db=config["db"], password=config.get("password"),
+                          key_prefix="hccparts")  # Rasa's drops a prefix that is not alphanumeric
+    ours = LockStore.create(EndpointConfig.from_dict(config))
+
+    async def turn_locked(store) -> None:
+        async with store.lock("citizen", 60, 0.01):
+            pass
+
+    rows("a turn's conversation lock in Redis", *(both_clocks(lambda: asyncio.run(turn_locked(store)), 200)
+                                                  for store in (rasa, ours)))
+
+
+def _knowledge_base_transactions(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from knowledge_base.db import make_engine
+
+    def transaction(engine) -> None:
+        with engine.begin() as connection:
+            connection.execute(text("SELECT 1"))
+
+    engines = [create_engine(url, future=True, pool_pre_ping=True), make_engine(url)]
+    rows("knowledge base transaction (tested before lending)",
+         *(both_clocks(lambda: transaction(engine), 300) for engine in engines))
+    for engine in engines:
+        engine.dispose()
 
 
 def main() -> None:

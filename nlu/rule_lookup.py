@@ -61,8 +61,8 @@ def _by_last_action(keys: frozenset) -> tuple:
     any_action: List[Rule] = []
     by_action: Dict[tuple, List[Rule]] = {}
     for key in sorted(keys):
-        rule = (key, tuple(reversed(json.loads(key))))
-        states = rule[1]
+        states = tuple(reversed(json.loads(key)))
+        rule = (key, states)
         needed = states[0].get(PREVIOUS_ACTION) if states else None
         if not states:
             empty.append(rule)
