@@ -1,16 +1,21 @@
 """Load benchmark: simulated citizens over REST and the widget's WebSocket, concurrency ramped until p95 > 300 ms.
 
-Four targets in one run, all on loopback: Rasa's own REST webhook (the reference, same model), the embedded
-default (one `hcc run` on SQLite), and PostgreSQL + Redis with one, then two `hcc run` instances behind a
-client-side round-robin (one instance in that mode shows what the second adds, apart from what the shared
-storage costs). Each citizen plays bench/conversation.py's short conversations back to back, every message
-waiting for its answer (no think time, so the offered load is the concurrency). Afterwards every message sent
-is checked in the database: stored once, in order, and each answer stored once.
+Five targets in one run, all on loopback: Rasa's own REST webhook (the reference, same model), the embedded
+default (one `hcc run` on SQLite), and PostgreSQL + Redis with one, then two `hcc run` instances (one instance
+in that mode shows what the second adds, apart from what the shared storage costs). Two instances share the
+citizens twice over: each citizen kept on one instance, as a proxy hashing the client's address keeps it,
+then each REST message and widget connection sent to the next instance, so one conversation alternates.
+Each citizen plays bench/conversation.py's short conversations back to back, every message waiting for its
+answer (no think time, so the offered load is the concurrency). Afterwards every message sent is checked in
+the database: stored once, in order, and each answer stored once.
 
 Each step also prints the CPU milliseconds per turn of every process of the stack (gateway, Rasa, action
-server, from /proc): unlike messages per second, that figure hardly moves when other work shares the cores.
+server, from /proc), the load generator's own, and the whole machine's (PostgreSQL, Redis and the kernel
+included) with the share of the cores left idle: unlike messages per second, CPU per turn hardly moves when
+other work shares the cores.
 
-    .venv/bin/python bench/load.py [--step-seconds 8] [--max-concurrency 64] [--only sqlite|postgres] [--instances 1 2]
+    .venv/bin/python bench/load.py [--step-seconds 8] [--max-concurrency 64] [--only sqlite|postgres]
+                                   [--instances 1 2] [--routing citizen message]
 """
 from __future__ import annotations
 
@@ -45,7 +50,8 @@ REQUEST_TIMEOUT = 10.0
 POSTGRES_URL = os.environ.get("HCC_BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HCC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-CLIENT = "bench client"  # this process: the load generator shares the cores with the stack
+CLIENT = "bench client"
+ROUTINGS = {"citizen": "each citizen on one", "message": "messages alternate"}  # this process: the load generator shares the cores with the stack
 
 
 @dataclass
@@ -63,6 +69,8 @@ class Step:
     errors: int = 0
     elapsed: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)  # process → CPU ms per turn
+    machine: float = 0.0  # CPU ms per turn of the whole machine: the stack, PostgreSQL, Redis, the kernel, all
+    idle: float = 0.0  # share of the machine's CPU time left idle
 
     @property
     def turns(self) -> int:
@@ -76,7 +84,8 @@ class Step:
         """CPU ms per turn of each process of the stack, their sum, and the load generator's own."""
         stack = {name: ms for name, ms in self.cpu.items() if name != CLIENT}
         return (" ".join(f"{name} {ms:.1f}" for name, ms in stack.items())
-                + f" (stack {sum(stack.values()):.1f}; {CLIENT} {self.cpu.get(CLIENT, 0.0):.1f})")
+                + f" (stack {sum(stack.values()):.1f}; {CLIENT} {self.cpu.get(CLIENT, 0.0):.1f}; "
+                  f"machine {self.machine:.1f}, idle {self.idle:.0%})")
 
     def p(self, q: int) -> float:
         return percentile(self.latencies, q) if self.latencies else float("nan")
@@ -84,10 +93,13 @@ class Step:
 
 @dataclass
 class Target:
-    """Where citizens write: gateway URLs (round-robin) or Rasa's own webhook; which channels they use."""
+    """Where citizens write: gateway URLs or Rasa's own webhook; which channels they use; how several URLs share
+    the citizens: "citizen" keeps each citizen on one instance, as a proxy hashing the client's address does,
+    "message" sends each REST message and each widget connection to the next instance."""
     name: str
     urls: list[str]
     channels: tuple[str, ...] = ("rest", "widget")
+    routing: str = "citizen"
     run_id: str = field(default_factory=lambda: secrets.token_hex(4))
     sent: dict[str, Sent] = field(default_factory=dict)
     processes: dict[str, int] = field(default_factory=dict)  # name → pid, for CPU per turn
@@ -96,8 +108,8 @@ class Target:
     def __post_init__(self) -> None:
         self._next = itertools.cycle(self.urls)
 
-    def url(self) -> str:
-        return next(self._next)
+    def url(self, citizen: int) -> str:
+        return self.urls[citizen % len(self.urls)] if self.routing == "citizen" else next(self._next)
 
 
 def stack_processes(gateway_url: str, label: str = "") -> dict[str, int]:
@@ -116,6 +128,13 @@ def stack_processes(gateway_url: str, label: str = "") -> dict[str, int]:
         if name:
             found[f"{name}{label}"] = int(entry.name)
     return dict(sorted(found.items()))
+
+
+def machine_ticks() -> tuple[int, int]:
+    """Busy and idle clock ticks of all CPUs since boot (/proc/stat; waiting for I/O counts as idle)."""
+    values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, idle
 
 
 def cpu_seconds(pid: int) -> float:
@@ -148,7 +167,7 @@ async def _rest_citizen(target: Target, http: aiohttp.ClientSession, step: Step,
                     return
                 started = time.perf_counter()
                 try:
-                    async with http.post(f"{target.url()}{WEBHOOK}", json={"sender": sender, "message": message}) as response:
+                    async with http.post(f"{target.url(number)}{WEBHOOK}", json={"sender": sender, "message": message}) as response:
                         replies = await response.json(content_type=None) if response.status == 200 else []
                 except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
                     replies = []
@@ -182,7 +201,7 @@ async def _widget_citizen(target: Target, step: Step, number: int, stop: float) 
                 return
             sender = f"load-{target.run_id}-w{step.concurrency}-{number}-{round_}-{len(target.sent)}"
             record = target.sent.setdefault(sender, Sent("widget"))
-            ws = target.url().replace("http://", "ws://") + "/ws/widget"
+            ws = target.url(number).replace("http://", "ws://") + "/ws/widget"
             try:
                 async with websockets.connect(ws, max_size=2 ** 20) as socket:
                     await socket.send(json.dumps({"type": "hello", "conversation": sender, "after": 0}))
@@ -213,6 +232,7 @@ async def _step(target: Target, concurrency: int, seconds: float) -> Step:
     connector = aiohttp.TCPConnector(limit=concurrency + 8)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT), connector=connector) as http:
         cpu = {name: cpu_seconds(pid) for name, pid in processes.items()}
+        busy, idle = machine_ticks()
         started = time.monotonic()
         stop = started + seconds
         citizens = []
@@ -223,33 +243,45 @@ async def _step(target: Target, concurrency: int, seconds: float) -> Step:
         await asyncio.gather(*citizens)
         step.elapsed = time.monotonic() - started
         step.cpu = {name: (cpu_seconds(pid) - cpu[name]) * 1000 / max(step.turns, 1) for name, pid in processes.items()}
+        busy, idle = (now - before for now, before in zip(machine_ticks(), (busy, idle)))
+        step.machine = busy / CLOCK_TICKS * 1000 / max(step.turns, 1)
+        step.idle = idle / max(busy + idle, 1)
     return step
 
 
 async def _warm(target: Target) -> None:
-    """Every conversation once, not measured: first turns build the actions' search indexes and caches."""
+    """Every conversation once on every instance, not measured: first turns build the actions' search indexes
+    and caches."""
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
-        for number, conversation in enumerate(conversations()):
-            for message in conversation:
-                sender = f"warm-{target.run_id}-{number}"
-                async with http.post(f"{target.url()}{WEBHOOK}", json={"sender": sender, "message": message}) as response:
-                    await response.read()
+        for url in target.urls:
+            for number, conversation in enumerate(conversations()):
+                sender = f"warm-{target.run_id}-{url.rsplit(':', 1)[1]}-{number}"
+                for message in conversation:
+                    async with http.post(f"{url}{WEBHOOK}", json={"sender": sender, "message": message}) as response:
+                        await response.read()
 
 
-async def ramp(target: Target, seconds: float, max_concurrency: int) -> list[Step]:
-    """Concurrency 1, 2, 4, … until p95 passes the target twice in a row (or errors appear), or the cap."""
-    await _warm(target)
-    steps, over = [], 0
+async def ramp_together(targets: list[Target], seconds: float, max_concurrency: int) -> dict[str, list[Step]]:
+    """Each target's ramp, concurrency 1, 2, 4, … until its p95 passes the target twice in a row (or errors
+    appear), or the cap; one step of every target in turn at each concurrency, in alternating order. The
+    machine's speed drifts by up to a half over minutes, so targets ramped one after the other were compared
+    across different machines; interleaved, each comparison is of steps a minute apart."""
+    for target in targets:
+        await _warm(target)
+    steps: dict[str, list[Step]] = {target.name: [] for target in targets}
+    over = dict.fromkeys(steps, 0)
+    width = max(len(target.name) for target in targets)
     concurrency = 1
-    while concurrency <= max_concurrency:
-        step = await _step(target, concurrency, seconds)
-        steps.append(step)
-        print(f"  {target.name:34} c={concurrency:<3} {step.rate:7.1f} msg/s  p50 {step.p(50):6.1f}  p95 {step.p(95):6.1f}  "
-              f"p99 {step.p(99):6.1f} ms  errors {step.errors}  load {os.getloadavg()[0]:.2f}  CPU ms/turn {step.cpu_text()}",
-              flush=True)
-        over = over + 1 if step.p(95) > TARGET_P95_MS or step.errors else 0
-        if over >= 2:
-            break
+    while concurrency <= max_concurrency and min(over.values()) < 2:
+        for target in targets if concurrency.bit_length() % 2 else targets[::-1]:
+            if over[target.name] >= 2:
+                continue
+            step = await _step(target, concurrency, seconds)
+            steps[target.name].append(step)
+            print(f"  {target.name:{width}} c={concurrency:<3} {step.rate:7.1f} msg/s  p50 {step.p(50):6.1f}  "
+                  f"p95 {step.p(95):6.1f}  p99 {step.p(99):6.1f} ms  errors {step.errors}  load {os.getloadavg()[0]:.2f}  "
+                  f"CPU ms/turn {step.cpu_text()}", flush=True)
+            over[target.name] = over[target.name] + 1 if step.p(95) > TARGET_P95_MS or step.errors else 0
         concurrency *= 2
     return steps
 
@@ -332,53 +364,58 @@ def main() -> None:
                         "or only the instances on PostgreSQL + Redis")
     parser.add_argument("--instances", type=int, nargs="+", default=[1, 2],
                         help="how many instances share PostgreSQL + Redis, run after one another (default: 1 then 2)")
+    parser.add_argument("--routing", choices=("citizen", "message"), nargs="+", default=["citizen", "message"],
+                        help="how several instances share the citizens, each run in turn (default: both); "
+                             "citizen: each citizen stays on one instance; message: each message to the next")
     args = parser.parse_args()
     uvloop.install()  # less CPU for the load generator itself (see _step)
-    results: dict[str, tuple[list[Step], dict | None]] = {}
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the start (other work on this machine "
           f"makes the figures noisy)", flush=True)
-    with tempfile.TemporaryDirectory(prefix="hcc-load-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="hcc-load-") as tmp, ExitStack() as stacks:
         workdir = Path(tmp)
         env = stack_env(workdir)
         hcc(env, "train")
         model = latest_model()
+        targets: list[tuple[Target, str | None]] = []  # with the database its messages are checked in
         if args.only != "postgres":
             started = time.perf_counter()
             build_database(env)
             print(f"SQLite database built in {time.perf_counter() - started:.1f} s", flush=True)
-            with running(env, model, workdir / "sqlite", timeout=300) as stack:
-                processes = stack_processes(stack.gateway_url)
-                rasa = Target("Rasa alone (its REST webhook)", [stack.rasa_url], channels=("rest",), processes=processes)
-                results[rasa.name] = (asyncio.run(ramp(rasa, args.step_seconds, args.max_concurrency)), None)
-                embedded = Target("embedded: 1 instance, SQLite", [stack.gateway_url], processes=processes)
-                steps = asyncio.run(ramp(embedded, args.step_seconds, args.max_concurrency))
-                results[embedded.name] = (steps, verify(embedded, env["HCC_DATABASE_URL"]))
+            stack = stacks.enter_context(running(env, model, workdir / "sqlite", timeout=300))
+            processes = stack_processes(stack.gateway_url)
+            targets.append((Target("Rasa alone (its REST webhook)", [stack.rasa_url], channels=("rest",),
+                                   processes=processes), None))
+            targets.append((Target("embedded: 1 instance, SQLite", [stack.gateway_url], processes=processes),
+                            env["HCC_DATABASE_URL"]))
         if args.only != "sqlite":
-            results.update(_shared_storage(workdir, model, args))
+            targets += _shared_storage(stacks, workdir, model, args)
+        steps = asyncio.run(ramp_together([target for target, _ in targets], args.step_seconds, args.max_concurrency))
+        # Rasa keeps no messages of its own to check.
+        results = {target.name: (steps[target.name], verify(target, url) if url else None) for target, url in targets}
     report(results)
 
 
-def _shared_storage(workdir: Path, model: Path, args) -> dict[str, tuple[list[Step], dict | None]]:
-    """One, then two instances on one PostgreSQL schema and Redis: what a second instance adds in that mode."""
-    results = {}
-    with throwaway(POSTGRES_URL, REDIS_URL) as (database_url, prefix):
-        env = {**stack_env(workdir), "HCC_DATABASE_URL": database_url, "HCC_REDIS_URL": REDIS_URL,
-               "HCC_REDIS_PREFIX": prefix, "HCC_PHONE_SALT": "load-bench-salt"}
-        started = time.perf_counter()
-        build_database(env)
-        print(f"PostgreSQL schema built in {time.perf_counter() - started:.1f} s", flush=True)
-        for count in args.instances:
-            names = [chr(ord("a") + n) for n in range(count)]
-            with ExitStack() as stacks:
-                stacks_: list[Stack] = [stacks.enter_context(running({**env, "HCC_VAR_DIR": str(workdir / name)}, model,
-                                                                     workdir / name, timeout=300)) for name in names]
-                processes = {name: pid for stack, label in zip(stacks_, names)
-                             for name, pid in stack_processes(stack.gateway_url, f" {label}" if count > 1 else "").items()}
-                target = Target(f"PostgreSQL + Redis: {count} instance{'s' if count > 1 else ''}",
-                                [stack.gateway_url for stack in stacks_], processes=processes)
-                steps = asyncio.run(ramp(target, args.step_seconds, args.max_concurrency))
-                results[target.name] = (steps, verify(target, database_url))
-    return results
+def _shared_storage(stacks: ExitStack, workdir: Path, model: Path, args) -> list[tuple[Target, str]]:
+    """Instances on one PostgreSQL schema and Redis, all started at once: one instance is the first of them alone
+    (what shared storage costs), two are the first two (what a second instance adds)."""
+    database_url, prefix = stacks.enter_context(throwaway(POSTGRES_URL, REDIS_URL))
+    env = {**stack_env(workdir), "HCC_DATABASE_URL": database_url, "HCC_REDIS_URL": REDIS_URL,
+           "HCC_REDIS_PREFIX": prefix, "HCC_PHONE_SALT": "load-bench-salt"}
+    started = time.perf_counter()
+    build_database(env)
+    print(f"PostgreSQL schema built in {time.perf_counter() - started:.1f} s", flush=True)
+    names = [chr(ord("a") + n) for n in range(max(args.instances))]
+    instances = [stacks.enter_context(running({**env, "HCC_VAR_DIR": str(workdir / name)}, model, workdir / name,
+                                              timeout=300)) for name in names]
+    targets = []
+    for count in args.instances:
+        processes = {name: pid for stack, label in zip(instances, names[:count])
+                     for name, pid in stack_processes(stack.gateway_url, f" {label}" if count > 1 else "").items()}
+        for routing in args.routing if count > 1 else ["citizen"]:
+            name = f"PostgreSQL + Redis: {count} instance" + (f"s, {ROUTINGS[routing]}" if count > 1 else "")
+            targets.append((Target(name, [stack.gateway_url for stack in instances[:count]], routing=routing,
+                                   processes=processes), database_url))
+    return targets
 
 
 if __name__ == "__main__":
