@@ -50,10 +50,11 @@ class Settings:
     phone_hash_salt: str | None = None  # None: a random salt kept in var_dir
     office_hours: str = "mon-fri 07:30-11:30,13:30-17:00"  # groups joined by ";", e.g. "; sat 07:30-11:30"
     timezone: str = "Asia/Ho_Chi_Minh"
-    # Days the center is closed besides weekends: "MM-DD" every year (the Labor Code's fixed holidays by
-    # default), "YYYY-MM-DD" once (Tết, Giỗ Tổ Hùng Vương, days moved by the year's decision), ranges with
-    # "..", comma-separated; "none" for none.
-    holidays: str = "01-01, 04-30, 05-01, 09-02"
+    # Days the center is closed besides weekends: "MM-DD" every year, "ALMM-DD" every lunar year (âm lịch),
+    # "YYYY-MM-DD" once (days the year's decision adds or moves), ranges with "..", comma-separated; "none"
+    # for none. By default the Labor Code's holidays: the fixed ones, Tết from New Year's Eve to the 4th
+    # (the year's decision may add more) and Giỗ Tổ Hùng Vương (10/3 âm lịch).
+    holidays: str = "01-01, 04-30, 05-01, 09-02, AL12-30..AL01-04, AL03-10"
     complaint_response_days: int = 10  # working days to answer a complaint
     lookup_limit: int = 5  # failed dossier lookups allowed per sender …
     lookup_window_minutes: int = 10  # … within this many minutes

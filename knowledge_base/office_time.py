@@ -7,6 +7,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from bot.settings import Settings, get_settings
+from knowledge_base.lunar import solar_date
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = dict(zip(DAYS, ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")))
@@ -14,11 +15,19 @@ EXAMPLE = "mon-fri 07:30-11:30,13:30-17:00; sat 07:30-11:30"
 _DAY_SPAN = re.compile(r"^([a-z]{3})(?:-([a-z]{3}))?$")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
-HOLIDAYS_EXAMPLE = "01-01, 04-30, 05-01, 09-02, 2027-02-05..2027-02-11"
+HOLIDAYS_EXAMPLE = "01-01, 04-30, 05-01, 09-02, AL12-30..AL01-04, AL03-10, 2027-02-05..2027-02-11"
 _DATED, _YEARLY = re.compile(r"^\d{4}-\d{2}-\d{2}$"), re.compile(r"^(\d{2})-(\d{2})$")
+_LUNAR = re.compile(r"^al(\d{2})-(\d{2})$", re.IGNORECASE)  # âm lịch: month-day of the lunar calendar
 
 OpeningHours = dict[int, tuple[tuple[time, time], ...]]
-Holidays = tuple[frozenset[tuple[int, int]], frozenset[date]]  # every year's (month, day)s; dated days
+
+
+class Lunar(tuple):
+    """A lunar (month, day), told apart from a solar one by its type."""
+
+
+# Every year's solar (month, day)s; dated days; every lunar year's spans, first and last lunar day.
+Holidays = tuple[frozenset[tuple[int, int]], frozenset[date], frozenset[tuple[Lunar, Lunar]]]
 
 
 def utc_naive(moment: datetime | None = None) -> datetime:
@@ -82,16 +91,23 @@ def _bad_setting(text: str) -> ValueError:
 
 @lru_cache(maxsize=8)
 def parse_holidays(text: str) -> Holidays:
-    """'01-01, 09-01..09-02, 2027-02-05..2027-02-11' → days closed every year, and dated days; 'none' → none."""
+    """'01-01, 09-01..09-02, AL12-30..AL01-04, 2027-02-05..2027-02-11' → days closed every year, lunar spans
+    closed every lunar year (a span may run into the next year: New Year's Eve to the 4th), and dated days;
+    'none' → none."""
     yearly: set[tuple[int, int]] = set()
     dated: set[date] = set()
+    lunar: set[tuple[Lunar, Lunar]] = set()
     if text.strip().lower() == "none":
-        return frozenset(), frozenset()
+        return frozenset(), frozenset(), frozenset()
     for item in filter(None, (part.strip() for part in text.split(","))):
         first, _, last = item.partition("..")
         start, end = _holiday(first.strip(), text), _holiday((last or first).strip(), text)
-        if type(start) is not type(end) or end < start:
+        # Only a lunar span from the 12th month may run on into the next year: across Tết, never a reversed typo.
+        if type(start) is not type(end) or (end < start and not (isinstance(start, Lunar) and start[0] == 12)):
             raise _bad_holidays(text)
+        if isinstance(start, Lunar):
+            lunar.add((start, end))
+            continue
         if isinstance(start, date):
             dated.update(start + timedelta(days=n) for n in range((end - start).days + 1))
             continue
@@ -99,13 +115,18 @@ def parse_holidays(text: str) -> Holidays:
         while day.year == 2000 and (day.month, day.day) <= end:
             yearly.add((day.month, day.day))
             day += timedelta(days=1)
-    return frozenset(yearly), frozenset(dated)
+    return frozenset(yearly), frozenset(dated), frozenset(lunar)
 
 
 def _holiday(text: str, setting: str) -> date | tuple[int, int]:
     try:
         if _DATED.match(text):
             return date.fromisoformat(text)
+        if _LUNAR.match(text):
+            month, day = map(int, _LUNAR.match(text).groups())  # type: ignore[union-attr]
+            if not (1 <= month <= 12 and 1 <= day <= 30):
+                raise ValueError(text)
+            return Lunar((month, day))
         month, day = map(int, _YEARLY.match(text).groups())  # type: ignore[union-attr]
         date(2000, month, day)
         return month, day
@@ -119,8 +140,18 @@ def _bad_holidays(text: str) -> ValueError:
 
 def is_holiday(day: date, settings: Settings | None = None) -> bool:
     """Whether the center is closed on ``day`` for a holiday (HCC_HOLIDAYS), whatever the weekday."""
-    yearly, dated = parse_holidays((settings or get_settings()).holidays)
-    return (day.month, day.day) in yearly or day in dated
+    yearly, dated, lunar = parse_holidays((settings or get_settings()).holidays)
+    return (day.month, day.day) in yearly or day in dated or any(_in_lunar_span(day, span) for span in lunar)
+
+
+def _in_lunar_span(day: date, span: tuple[Lunar, Lunar]) -> bool:
+    """Whether ``day`` falls in the span as kept in the lunar year ``day`` is in, or in the one before
+    (whose 12th month ends in January or February)."""
+    start, end = span
+    for year in (day.year - 1, day.year):
+        if solar_date(year, *start) <= day <= solar_date(year + (end < start), *end):
+            return True
+    return False
 
 
 def office_open(now: datetime | None = None, settings: Settings | None = None) -> bool:

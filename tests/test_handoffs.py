@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +12,7 @@ from bot.settings import Settings, get_settings
 from knowledge_base.conversations import get_or_create
 from knowledge_base.db import session_factory
 from knowledge_base.handoffs import is_held_by_operator, office_open, request_callback, request_handoff
+from knowledge_base.lunar import solar_date
 from knowledge_base.models import Conversation, Handoff, Ticket
 from knowledge_base.office_time import add_working_days, is_holiday, parse_holidays, parse_office_hours
 
@@ -86,6 +87,37 @@ def test_the_hotline_is_closed_on_holidays_whatever_the_hours():
     assert office_open(datetime(2027, 1, 1, 10, 0, tzinfo=VIETNAM), replace(DEFAULT, holidays="none"))
 
 
+@pytest.mark.parametrize("lunar, solar", [
+    ((1985, 1, 1), "1985-01-21"),  # China's Tết was 20 February: its months are reckoned at UTC+8
+    ((2007, 1, 1), "2007-02-17"),  # China's: 18 February
+    ((2023, 3, 10), "2023-04-29"),  # after a leap 2nd month
+    ((2024, 1, 1), "2024-02-10"), ((2024, 3, 10), "2024-04-18"),
+    ((2023, 12, 30), "2024-02-09"), ((2023, 12, 29), "2024-02-08"),
+    ((2024, 12, 30), "2025-01-28"), ((2024, 12, 29), "2025-01-28"),  # a 29-day 12th month: "30 Tết" is its last day
+    ((2025, 1, 1), "2025-01-29"), ((2025, 3, 10), "2025-04-07"),
+    ((2026, 1, 1), "2026-02-17"), ((2026, 3, 10), "2026-04-26"),
+    ((2027, 1, 1), "2027-02-06"), ((2027, 3, 10), "2027-04-16"),
+])
+def test_lunar_dates_are_vietnamese(lunar, solar):
+    assert solar_date(*lunar) == date.fromisoformat(solar)
+
+
+def test_tet_and_gio_to_are_holidays_by_default_every_year():
+    for year in range(2025, 2041):
+        tet = solar_date(year, 1, 1)
+        assert is_holiday(tet - timedelta(days=1), DEFAULT) and is_holiday(tet + timedelta(days=3), DEFAULT)
+        assert not is_holiday(tet - timedelta(days=2), DEFAULT) and not is_holiday(tet + timedelta(days=4), DEFAULT)
+        assert is_holiday(solar_date(year, 3, 10), DEFAULT)
+        assert not is_holiday(solar_date(year, 3, 10) + timedelta(days=1), DEFAULT)
+    # Tết 2027: New Year's Eve is Friday 5 February, the 4th Tuesday 9 February.
+    assert not office_open(datetime(2027, 2, 5, 10, 0, tzinfo=VIETNAM), DEFAULT)
+    assert not office_open(datetime(2027, 2, 9, 10, 0, tzinfo=VIETNAM), DEFAULT)
+    assert office_open(datetime(2027, 2, 10, 10, 0, tzinfo=VIETNAM), DEFAULT)
+    thursday = datetime(2027, 2, 4, 9, 0, tzinfo=VIETNAM)
+    assert add_working_days(thursday, 1, DEFAULT) == datetime(2027, 2, 10, 9, 0, tzinfo=VIETNAM)
+    assert add_working_days(thursday, 1, replace(DEFAULT, holidays="01-01")) == datetime(2027, 2, 5, 9, 0, tzinfo=VIETNAM)
+
+
 def test_working_days_skip_holidays():
     friday = datetime(2026, 4, 24, 9, 0, tzinfo=VIETNAM)
     # 30 April and 1 May (Thursday, Friday) are not working days: ten of them end on Tuesday 12 May.
@@ -94,16 +126,19 @@ def test_working_days_skip_holidays():
 
 
 def test_holidays_parser():
-    yearly, dated = parse_holidays("01-01, 09-01..09-02 , 2027-02-05..2027-02-07,2027-04-16")
+    yearly, dated, lunar = parse_holidays("01-01, 09-01..09-02 , 2027-02-05..2027-02-07,2027-04-16, al12-30..AL01-04")
     assert yearly == {(1, 1), (9, 1), (9, 2)}
     assert {day.isoformat() for day in dated} == {"2027-02-05", "2027-02-06", "2027-02-07", "2027-04-16"}
-    assert parse_holidays("02-29")[0] == {(2, 29)} and parse_holidays("none") == parse_holidays("NONE ") == (set(), set())
+    assert lunar == {((12, 30), (1, 4))}
+    assert parse_holidays("02-29")[0] == {(2, 29)}
+    assert parse_holidays("none") == parse_holidays("NONE ") == (set(), set(), set())
     assert is_holiday(datetime(2030, 9, 1).date(), replace(DEFAULT, holidays="09-01..09-02"))
     assert parse_holidays("12-30..12-31")[0] == {(12, 30), (12, 31)}  # the year's last days end the range
 
 
 @pytest.mark.parametrize("text", ["tet", "2027-13-01", "02-30", "2027-02-11..2027-02-05", "01-01..2027-01-02",
-                                  "1-1", "2027/02/05", "12-31..01-01"])
+                                  "1-1", "2027/02/05", "12-31..01-01", "AL13-01", "AL01-31", "AL1-1",
+                                  "AL01-04..AL01-01", "AL03-10..03-12", "AL11-30..AL01-04"])
 def test_bad_holidays_are_refused(text):
     with pytest.raises(ValueError, match="HCC_HOLIDAYS"):
         parse_holidays(text)
