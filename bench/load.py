@@ -1,11 +1,12 @@
 """Load benchmark: simulated citizens over REST and the widget's WebSocket, concurrency ramped until p95 > 300 ms.
 
 Five targets in one run, all on loopback: Rasa's own REST webhook (the reference, same model), the embedded
-default (one `hcc run` on SQLite), and PostgreSQL + Redis with one, then two `hcc run` instances (one instance
-in that mode shows what the second adds, apart from what the shared storage costs). Two instances share the
-citizens twice over: each citizen kept on one instance, as a proxy hashing the client's address keeps it,
-then each REST message and widget connection sent to the next instance, so one conversation alternates.
-Each citizen plays bench/conversation.py's short conversations back to back, every message waiting for its
+default (one `hcc run` on SQLite), and PostgreSQL + Redis with one and with two `hcc run` instances (one
+instance in that mode shows what the second adds, apart from what the shared storage costs). Two instances
+share the citizens twice over: each citizen kept on one instance, as a proxy hashing the client's address
+keeps it, and each REST message and widget connection sent to the next instance, so one conversation
+alternates. All targets are started at once and ramped together, one step of each in turn at every
+concurrency (see ramp_together); the stacks not being measured idle meanwhile. Each citizen plays bench/conversation.py's short conversations back to back, every message waiting for its
 answer (no think time, so the offered load is the concurrency). Afterwards every message sent is checked in
 the database: stored once, in order, and each answer stored once.
 
@@ -50,8 +51,8 @@ REQUEST_TIMEOUT = 10.0
 POSTGRES_URL = os.environ.get("HCC_BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HCC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-CLIENT = "bench client"
-ROUTINGS = {"citizen": "each citizen on one", "message": "messages alternate"}  # this process: the load generator shares the cores with the stack
+CLIENT = "bench client"  # this process: the load generator shares the cores with the stack
+ROUTINGS = {"citizen": "each citizen on one", "message": "messages alternate"}
 
 
 @dataclass
@@ -81,7 +82,7 @@ class Step:
         return self.turns / self.elapsed if self.elapsed else 0.0
 
     def cpu_text(self) -> str:
-        """CPU ms per turn of each process of the stack, their sum, and the load generator's own."""
+        """CPU ms per turn of each process of the stack, their sum, the load generator's own and the machine's."""
         stack = {name: ms for name, ms in self.cpu.items() if name != CLIENT}
         return (" ".join(f"{name} {ms:.1f}" for name, ms in stack.items())
                 + f" (stack {sum(stack.values()):.1f}; {CLIENT} {self.cpu.get(CLIENT, 0.0):.1f}; "
@@ -363,9 +364,9 @@ def main() -> None:
     parser.add_argument("--only", choices=("sqlite", "postgres"), help="only Rasa alone and the embedded default, "
                         "or only the instances on PostgreSQL + Redis")
     parser.add_argument("--instances", type=int, nargs="+", default=[1, 2],
-                        help="how many instances share PostgreSQL + Redis, run after one another (default: 1 then 2)")
+                        help="how many instances share PostgreSQL + Redis, each count a target (default: 1 and 2)")
     parser.add_argument("--routing", choices=("citizen", "message"), nargs="+", default=["citizen", "message"],
-                        help="how several instances share the citizens, each run in turn (default: both); "
+                        help="how several instances share the citizens, each a target (default: both); "
                              "citizen: each citizen stays on one instance; message: each message to the next")
     args = parser.parse_args()
     uvloop.install()  # less CPU for the load generator itself (see _step)
@@ -390,7 +391,7 @@ def main() -> None:
         if args.only != "sqlite":
             targets += _shared_storage(stacks, workdir, model, args)
         steps = asyncio.run(ramp_together([target for target, _ in targets], args.step_seconds, args.max_concurrency))
-        # Rasa keeps no messages of its own to check.
+        # Rasa alone keeps no messages to check (url None).
         results = {target.name: (steps[target.name], verify(target, url) if url else None) for target, url in targets}
     report(results)
 

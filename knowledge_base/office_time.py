@@ -103,7 +103,8 @@ def parse_holidays(text: str) -> Holidays:
         first, _, last = item.partition("..")
         start, end = _holiday(first.strip(), text), _holiday((last or first).strip(), text)
         # Only a lunar span from the 12th month may run on into the next year: across Tết, never a reversed typo.
-        if type(start) is not type(end) or (end < start and not (isinstance(start, Lunar) and start[0] == 12)):
+        across_tet = isinstance(start, Lunar) and start[0] == 12 and end[0] != 12
+        if type(start) is not type(end) or (end < start and not across_tet):
             raise _bad_holidays(text)
         if isinstance(start, Lunar):
             lunar.add((start, end))
@@ -122,8 +123,9 @@ def _holiday(text: str, setting: str) -> date | tuple[int, int]:
     try:
         if _DATED.match(text):
             return date.fromisoformat(text)
-        if _LUNAR.match(text):
-            month, day = map(int, _LUNAR.match(text).groups())  # type: ignore[union-attr]
+        lunar = _LUNAR.match(text)
+        if lunar:
+            month, day = map(int, lunar.groups())
             if not (1 <= month <= 12 and 1 <= day <= 30):
                 raise ValueError(text)
             return Lunar((month, day))

@@ -138,7 +138,7 @@ def test_holidays_parser():
 
 @pytest.mark.parametrize("text", ["tet", "2027-13-01", "02-30", "2027-02-11..2027-02-05", "01-01..2027-01-02",
                                   "1-1", "2027/02/05", "12-31..01-01", "AL13-01", "AL01-31", "AL1-1",
-                                  "AL01-04..AL01-01", "AL03-10..03-12", "AL11-30..AL01-04"])
+                                  "AL01-04..AL01-01", "AL03-10..03-12", "AL11-30..AL01-04", "AL12-20..AL12-10"])
 def test_bad_holidays_are_refused(text):
     with pytest.raises(ValueError, match="HCC_HOLIDAYS"):
         parse_holidays(text)
