@@ -199,7 +199,8 @@ class Handoff(Base):
     id = Column(Integer, primary_key=True)
     conversation_id = Column(ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True)
     reason = Column(String(24), nullable=False)  # request | fallback | complaint | low_rating
-    status = Column(String(16), nullable=False, default="waiting")  # waiting | active | closed | callback
+    # Indexed: the console's queries every second want the few open ones among years of closed handoffs.
+    status = Column(String(16), nullable=False, default="waiting", index=True)  # waiting | active | closed | callback
     operator_id = Column(ForeignKey("staff_users.id"))
     callback_phone = Column(String(20))
     outcome = Column(Text)

@@ -72,13 +72,15 @@ def _iso(moment: datetime | None) -> str | None:
 def queue(session: Session, now: datetime | None = None) -> list[QueueItem]:
     """Waiting handoffs, oldest first, then the ones operators hold."""
     now = now or utc_naive()
-    last_in = (select(Message.conversation_id, func.max(Message.id).label("message_id"))
-               .where(Message.author == "citizen").group_by(Message.conversation_id).subquery())
+    # Per open handoff, through the index on conversation_id: grouping every citizen message ever stored
+    # took 160 ms at two million messages, on every change of the queue.
+    last_in = (select(func.max(Message.id)).where(Message.conversation_id == Handoff.conversation_id,
+                                                 Message.author == "citizen")
+               .correlate(Handoff).scalar_subquery())
     rows = session.execute(
         select(Handoff, Conversation.channel, Message.text, Message.created_at, StaffUser.full_name)
         .join(Conversation, Conversation.id == Handoff.conversation_id)
-        .outerjoin(last_in, last_in.c.conversation_id == Handoff.conversation_id)
-        .outerjoin(Message, Message.id == last_in.c.message_id)
+        .outerjoin(Message, Message.id == last_in)
         .outerjoin(StaffUser, StaffUser.id == Handoff.operator_id)
         .where(Handoff.status.in_(("waiting", "active")))
         .order_by((Handoff.status == "active").asc(), Handoff.id)

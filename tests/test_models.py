@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError
 
@@ -38,6 +40,15 @@ def test_migration_creates_every_table_of_the_models(hcc_env):
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
     assert "alembic_version" in tables
+
+
+def test_the_migrations_build_the_schema_the_models_describe(hcc_env):
+    """Tables, columns and indexes alike: a model's index without its migration would never reach a database."""
+    engine = make_engine(hcc_env)
+    migrate(engine)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
 
 
 def test_a_migration_cut_short_leaves_nothing_behind_and_the_next_start_completes_it(hcc_env):

@@ -40,6 +40,13 @@ def test_queue_lists_reason_channel_wait_and_the_last_citizen_message(session):
     assert items[1].reason_label == "Trợ lý ảo chưa hiểu câu hỏi"
     assert items[1].last_message == "bot trả lời sai"
     assert 89 <= items[0].waiting_seconds <= 91
+    # The conversation's latest citizen message: not an earlier one, not the bot's, not another conversation's.
+    conversation = get_or_create(session, "widget", "citizen-aaaaaaaaaaaa")
+    record_message(session, conversation, "in", "citizen", "tôi đợi lâu quá")
+    record_message(session, conversation, "out", "bot", "Anh/chị vui lòng chờ trong giây lát.")
+    record_message(session, get_or_create(session, "telegram", "4242"), "out", "bot", "Dạ vâng.")
+    session.commit()
+    assert [item.last_message for item in operator_desk.queue(session)] == ["tôi đợi lâu quá", "bot trả lời sai"]
 
 
 def test_take_holds_the_conversation_and_a_second_take_is_told(session):
