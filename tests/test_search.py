@@ -26,6 +26,7 @@ CATALOGUE = [
     record("HT01", "Thủ tục đăng ký khai sinh", field="Hộ tịch", result="Giấy khai sinh"),
     record("HT02", "Thủ tục đăng ký kết hôn", field="Hộ tịch", result="Giấy chứng nhận kết hôn"),
     record("HT03", "Thủ tục đăng ký khai tử", field="Hộ tịch", result="Trích lục khai tử"),
+    record("HT04", "Thủ tục đăng ký kết hôn có yếu tố nước ngoài", field="Hộ tịch", result="Giấy chứng nhận kết hôn"),
     record("CT01", "Đăng ký thường trú", field="Đăng ký, quản lý cư trú"),
     record("CT02", "Đăng ký tạm trú", field="Đăng ký, quản lý cư trú"),
     record("XD01", "Cấp giấy phép xây dựng mới đối với nhà ở riêng lẻ", field="Hoạt động xây dựng"),
@@ -102,6 +103,10 @@ def test_without_diacritics_finds_the_same(index: ProcedureIndex, written: str, 
         ("xin LLTP", "TP01"),
         ("làm passport", "HC01"),
         ("thủ tục xin GPXD", "XD01"),
+        ("cưới vợ cần giấy tờ gì", "HT02"),
+        ("lấy chồng người Trung Quốc thì đăng ký ở đâu", "HT04"),  # a spouse's nationality: a foreign element
+        ("lay vo nguoi han quoc can giay to gi", "HT04"),
+        ("Việt kiều về nước đăng ký kết hôn", "HT04"),
     ],
 )
 def test_abbreviations_and_colloquial_names(index: ProcedureIndex, text: str, expected: str):
