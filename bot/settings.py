@@ -53,7 +53,8 @@ class Settings:
     # Days the center is closed besides weekends: "MM-DD" every year, "ALMM-DD" every lunar year (âm lịch),
     # "YYYY-MM-DD" once (days the year's decision adds or moves), ranges with "..", comma-separated; "none"
     # for none. By default the Labor Code's holidays: the fixed ones, Tết from New Year's Eve to the 4th
-    # (the year's decision may add more) and Giỗ Tổ Hùng Vương (10/3 âm lịch).
+    # (the year's decision may add more) and Giỗ Tổ Hùng Vương (10/3 âm lịch); one falling on a weekend is made up
+    # on the next working day.
     holidays: str = "01-01, 04-30, 05-01, 09-02, AL12-30..AL01-04, AL03-10"
     complaint_response_days: int = 10  # working days to answer a complaint
     lookup_limit: int = 5  # failed dossier lookups allowed per sender …

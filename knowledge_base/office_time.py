@@ -18,6 +18,7 @@ _RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 HOLIDAYS_EXAMPLE = "01-01, 04-30, 05-01, 09-02, AL12-30..AL01-04, AL03-10, 2027-02-05..2027-02-11"
 _DATED, _YEARLY = re.compile(r"^\d{4}-\d{2}-\d{2}$"), re.compile(r"^(\d{2})-(\d{2})$")
 _LUNAR = re.compile(r"^al(\d{2})-(\d{2})$", re.IGNORECASE)  # âm lịch: month-day of the lunar calendar
+MAKE_UP_WINDOW = 21  # days looked back for weekend holidays still owed: longer than any run of holidays
 
 OpeningHours = dict[int, tuple[tuple[time, time], ...]]
 
@@ -141,9 +142,35 @@ def _bad_holidays(text: str) -> ValueError:
 
 
 def is_holiday(day: date, settings: Settings | None = None) -> bool:
-    """Whether the center is closed on ``day`` for a holiday (HCC_HOLIDAYS), whatever the weekday."""
-    yearly, dated, lunar = parse_holidays((settings or get_settings()).holidays)
-    return (day.month, day.day) in yearly or day in dated or any(_in_lunar_span(day, span) for span in lunar)
+    """Whether the center is closed on ``day`` for a holiday (HCC_HOLIDAYS), whatever the weekday, or to make up
+    for one that fell on a weekend (nghỉ bù)."""
+    holidays = parse_holidays((settings or get_settings()).holidays)
+    return _listed(day, holidays) is not None or _made_up(day, holidays)
+
+
+def _listed(day: date, holidays: Holidays) -> str | None:
+    """"law" for a holiday every year (MM-DD, ALMM-DD), "dated" for a day listed only by its date, else None."""
+    yearly, dated, lunar = holidays
+    if (day.month, day.day) in yearly or any(_in_lunar_span(day, span) for span in lunar):
+        return "law"
+    return "dated" if day in dated else None
+
+
+def _made_up(day: date, holidays: Holidays) -> bool:
+    """Labor Code art. 111(3): a holiday falling on the weekly rest (Saturday, Sunday) is made up on the next
+    working day. A day listed by its date pays one such debt: a year's decision (Tết 2027: 5–11 February)
+    already counts the days made up."""
+    if day.weekday() >= 5 or _listed(day, holidays) is not None:
+        return False
+    owed = 0
+    for back in range(MAKE_UP_WINDOW, 0, -1):
+        earlier = day - timedelta(days=back)
+        kind = _listed(earlier, holidays)
+        if earlier.weekday() >= 5:
+            owed += kind == "law"
+        elif kind != "law":  # a working day, or a dated one, owed was paid on it
+            owed = max(owed - 1, 0)
+    return owed > 0
 
 
 def _in_lunar_span(day: date, span: tuple[Lunar, Lunar]) -> bool:

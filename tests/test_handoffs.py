@@ -104,24 +104,49 @@ def test_lunar_dates_are_vietnamese(lunar, solar):
 
 def test_tet_and_gio_to_are_holidays_by_default_every_year():
     for year in range(2025, 2041):
-        tet = solar_date(year, 1, 1)
-        assert is_holiday(tet - timedelta(days=1), DEFAULT) and is_holiday(tet + timedelta(days=3), DEFAULT)
-        assert not is_holiday(tet - timedelta(days=2), DEFAULT) and not is_holiday(tet + timedelta(days=4), DEFAULT)
-        assert is_holiday(solar_date(year, 3, 10), DEFAULT)
-        assert not is_holiday(solar_date(year, 3, 10) + timedelta(days=1), DEFAULT)
-    # Tết 2027: New Year's Eve is Friday 5 February, the 4th Tuesday 9 February.
+        eve = solar_date(year - 1, 12, 30)
+        assert solar_date(year, 1, 1) == eve + timedelta(days=1)
+        # Tết's five days by the Labor Code, those on a weekend made up on the next working days: always five
+        # working days closed, none before New Year's Eve.
+        around = [eve + timedelta(days=n) for n in range(-3, 14)]
+        closed = [day for day in around if day.weekday() < 5 and is_holiday(day, DEFAULT)]
+        assert len(closed) == 5 and closed[0] >= eve, year
+        assert is_holiday(eve, DEFAULT) and is_holiday(eve + timedelta(days=4), DEFAULT)
+        gio_to = solar_date(year, 3, 10)
+        assert is_holiday(gio_to, DEFAULT) and not is_holiday(gio_to - timedelta(days=1), DEFAULT)
+    # Tết 2027: New Year's Eve is Friday 5 February, the 4th Tuesday 9 February; the 1st and 2nd fall on the
+    # weekend and are made up on Wednesday 10 and Thursday 11.
     assert not office_open(datetime(2027, 2, 5, 10, 0, tzinfo=VIETNAM), DEFAULT)
-    assert not office_open(datetime(2027, 2, 9, 10, 0, tzinfo=VIETNAM), DEFAULT)
-    assert office_open(datetime(2027, 2, 10, 10, 0, tzinfo=VIETNAM), DEFAULT)
+    assert not office_open(datetime(2027, 2, 11, 10, 0, tzinfo=VIETNAM), DEFAULT)
+    assert office_open(datetime(2027, 2, 12, 10, 0, tzinfo=VIETNAM), DEFAULT)
     thursday = datetime(2027, 2, 4, 9, 0, tzinfo=VIETNAM)
-    assert add_working_days(thursday, 1, DEFAULT) == datetime(2027, 2, 10, 9, 0, tzinfo=VIETNAM)
+    assert add_working_days(thursday, 1, DEFAULT) == datetime(2027, 2, 12, 9, 0, tzinfo=VIETNAM)
     assert add_working_days(thursday, 1, replace(DEFAULT, holidays="01-01")) == datetime(2027, 2, 5, 9, 0, tzinfo=VIETNAM)
+
+
+def test_holidays_on_a_weekend_are_made_up_on_the_next_working_days():
+    def closed(first: str, last: str, settings: Settings = DEFAULT) -> list[str]:
+        start, end = date.fromisoformat(first), date.fromisoformat(last)
+        days = (start + timedelta(days=n) for n in range((end - start).days + 1))
+        return [day.isoformat() for day in days if is_holiday(day, settings)]
+
+    # 2023: Giỗ Tổ on Saturday 29 April, 30 April a Sunday: made up on Tuesday 2 and Wednesday 3 May.
+    assert closed("2023-04-27", "2023-05-05") == ["2023-04-29", "2023-04-30", "2023-05-01", "2023-05-02", "2023-05-03"]
+    # National Day 2023 on a Saturday: Monday 4 September.
+    assert closed("2023-08-31", "2023-09-06") == ["2023-09-02", "2023-09-04"]
+    # A year's decision listed by its dates already counts the days made up: nothing more after it.
+    decided = replace(DEFAULT, holidays=f"{DEFAULT.holidays}, 2027-02-05..2027-02-11")
+    assert closed("2027-02-03", "2027-02-16", decided) == [f"2027-02-{day:02d}" for day in range(5, 12)]
+    # A day listed only by its date is that day alone.
+    assert closed("2023-08-31", "2023-09-06", replace(DEFAULT, holidays="2023-09-02")) == ["2023-09-02"]
 
 
 def test_working_days_skip_holidays():
     friday = datetime(2026, 4, 24, 9, 0, tzinfo=VIETNAM)
-    # 30 April and 1 May (Thursday, Friday) are not working days: ten of them end on Tuesday 12 May.
-    assert add_working_days(friday, 10, DEFAULT) == datetime(2026, 5, 12, 9, 0, tzinfo=VIETNAM)
+    # Giỗ Tổ falls on Sunday 26 April and is made up on Monday 27; 30 April and 1 May are a Thursday and a
+    # Friday: ten working days end on Wednesday 13 May.
+    assert add_working_days(friday, 10, DEFAULT) == datetime(2026, 5, 13, 9, 0, tzinfo=VIETNAM)
+    assert add_working_days(friday, 10, replace(DEFAULT, holidays="04-30, 05-01")) == datetime(2026, 5, 12, 9, 0, tzinfo=VIETNAM)
     assert add_working_days(friday, 10, replace(DEFAULT, holidays="none")) == datetime(2026, 5, 8, 9, 0, tzinfo=VIETNAM)
 
 
