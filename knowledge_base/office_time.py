@@ -158,8 +158,8 @@ def _listed(day: date, holidays: Holidays) -> str | None:
 
 def _made_up(day: date, holidays: Holidays) -> bool:
     """Labor Code art. 111(3): a holiday falling on the weekly rest (Saturday, Sunday) is made up on the next
-    working day. A day listed by its date pays one such debt: a year's decision (Tết 2027: 5–11 February)
-    already counts the days made up."""
+    working day. A day listed by its date pays one such debt: a year's decision, listed by its dates, already
+    counts the days made up."""
     if day.weekday() >= 5 or _listed(day, holidays) is not None:
         return False
     owed = 0
