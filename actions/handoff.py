@@ -11,7 +11,7 @@ from actions.conversation import conversation_for, entity, previous_action, unav
 from bot.settings import get_settings
 from knowledge_base import form_input, handoffs
 from knowledge_base.db import transaction
-from knowledge_base.office_time import is_holiday, local, office_hours_text
+from knowledge_base.office_time import holiday_today, office_hours_text
 
 REASON_AFTER = {"action_fallback": "fallback", "action_submit_rating": "low_rating", "action_submit_complaint": "complaint"}
 
@@ -22,7 +22,7 @@ class ActionHandoff(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         if not handoffs.office_open():
-            closed = ("Hôm nay là ngày nghỉ lễ, tổng đài không làm việc" if is_holiday(local().date())
+            closed = ("Hôm nay là ngày nghỉ lễ, tổng đài không làm việc" if holiday_today()
                       else "Hiện ngoài giờ làm việc của tổng đài")
             dispatcher.utter_message(text=(
                 f"{closed} (giờ làm việc: {office_hours_text()}). "

@@ -6,7 +6,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import button, latest_intent
 from actions.faq import answer_from_faq
-from knowledge_base.office_time import is_holiday, local, office_hours_text
+from knowledge_base.office_time import holiday_today, office_hours_text
 from actions.ratings import rating_buttons
 from bot.settings import get_settings
 
@@ -58,7 +58,7 @@ class ActionContact(Action):
         return "action_contact"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        if is_holiday(local().date()):  # whatever the FAQ says of opening hours, today they do not hold
+        if holiday_today():  # whatever the FAQ says of opening hours, today they do not hold
             dispatcher.utter_message(text="Hôm nay là ngày nghỉ lễ, Trung tâm và tổng đài không làm việc.")
         # "Trung tâm có bãi gửi xe không?" reads as a contact question; a published FAQ knows better.
         answered = answer_from_faq(dispatcher, tracker)

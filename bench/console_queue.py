@@ -11,7 +11,6 @@ queue query this project used before (the latest citizen message of every conver
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -29,10 +28,8 @@ from sqlalchemy.orm import Session  # noqa: E402
 from knowledge_base import operator_desk  # noqa: E402
 from knowledge_base.db import make_engine, migrate, session_factory  # noqa: E402
 from knowledge_base.models import Conversation, Handoff, Message  # noqa: E402
-from shared_storage import throwaway  # noqa: E402
+from shared_storage import BENCH_POSTGRES_URL, BENCH_REDIS_URL, throwaway  # noqa: E402
 
-POSTGRES_URL = os.environ.get("HCC_BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("HCC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")  # throwaway() clears a prefix there
 OPEN_HANDOFFS = 24
 
 
@@ -98,7 +95,7 @@ def main() -> None:
     print(f"| database | {' | '.join(queries)} |")
     print(f"| --- |{' --- |' * len(queries)}")
     with tempfile.TemporaryDirectory(prefix="hcc-queue-") as tmp, \
-            throwaway(POSTGRES_URL, REDIS_URL) as (postgres, _):
+            throwaway(BENCH_POSTGRES_URL, BENCH_REDIS_URL) as (postgres, _):
         for name, url in (("SQLite", f"sqlite:///{tmp}/queue.db"), ("PostgreSQL", postgres)):
             started = time.perf_counter()
             fill(url, args.messages)

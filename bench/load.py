@@ -39,8 +39,8 @@ import websockets
 from sqlalchemy import select
 
 from conversation import build_database, conversations as conversations_read, is_apology, percentile
-from shared_storage import throwaway
-from stack import WEBHOOK, Stack, hcc, running, stack_env
+from shared_storage import BENCH_POSTGRES_URL, BENCH_REDIS_URL, throwaway
+from stack import WEBHOOK, hcc, running, stack_env
 
 from knowledge_base.db import session_factory
 from knowledge_base.models import Conversation, Message
@@ -48,8 +48,6 @@ from nlu.training import latest_model
 
 TARGET_P95_MS = 300.0
 REQUEST_TIMEOUT = 10.0
-POSTGRES_URL = os.environ.get("HCC_BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("HCC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CLIENT = "bench client"  # this process: the load generator shares the cores with the stack
 ROUTINGS = {"citizen": "each citizen on one", "message": "messages alternate"}
@@ -399,8 +397,8 @@ def main() -> None:
 def _shared_storage(stacks: ExitStack, workdir: Path, model: Path, args) -> list[tuple[Target, str]]:
     """Instances on one PostgreSQL schema and Redis, all started at once: one instance is the first of them alone
     (what shared storage costs), two are the first two (what a second instance adds)."""
-    database_url, prefix = stacks.enter_context(throwaway(POSTGRES_URL, REDIS_URL))
-    env = {**stack_env(workdir), "HCC_DATABASE_URL": database_url, "HCC_REDIS_URL": REDIS_URL,
+    database_url, prefix = stacks.enter_context(throwaway(BENCH_POSTGRES_URL, BENCH_REDIS_URL))
+    env = {**stack_env(workdir), "HCC_DATABASE_URL": database_url, "HCC_REDIS_URL": BENCH_REDIS_URL,
            "HCC_REDIS_PREFIX": prefix, "HCC_PHONE_SALT": "load-bench-salt"}
     started = time.perf_counter()
     build_database(env)

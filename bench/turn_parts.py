@@ -169,10 +169,8 @@ def shared_storage(domain) -> None:
     import redis
     from sqlalchemy import create_engine
 
-    from shared_storage import throwaway
+    from shared_storage import BENCH_POSTGRES_URL as postgres, BENCH_REDIS_URL as redis_url, throwaway
 
-    postgres = os.environ.get("HCC_BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
-    redis_url = os.environ.get("HCC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
     try:
         engine = create_engine(postgres, future=True)
         engine.connect().close()

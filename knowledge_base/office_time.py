@@ -144,7 +144,19 @@ def _bad_holidays(text: str) -> ValueError:
 def is_holiday(day: date, settings: Settings | None = None) -> bool:
     """Whether the center is closed on ``day`` for a holiday (HCC_HOLIDAYS), whatever the weekday, or to make up
     for one that fell on a weekend (nghỉ bù)."""
-    holidays = parse_holidays((settings or get_settings()).holidays)
+    return _closed(day, (settings or get_settings()).holidays)
+
+
+def holiday_today(settings: Settings | None = None) -> bool:
+    """Whether the center is closed today (its own calendar day) for a holiday."""
+    settings = settings or get_settings()
+    return is_holiday(local(None, settings).date(), settings)
+
+
+@lru_cache(maxsize=1024)
+def _closed(day: date, text: str) -> bool:
+    # Remembered: a day's answer looks three weeks back, and a deadline asks it of every day it spans.
+    holidays = parse_holidays(text)
     return _listed(day, holidays) is not None or _made_up(day, holidays)
 
 

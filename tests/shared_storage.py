@@ -31,6 +31,11 @@ def required(variable: str) -> str:
     return url
 
 
+# Where the benchmarks find PostgreSQL and Redis (the tests' own come from HCC_TEST_*_URL).
+BENCH_POSTGRES_URL = os.environ.get("HCC_BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+BENCH_REDIS_URL = os.environ.get("HCC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
 @contextmanager
 def throwaway(postgres: str, redis_url: str) -> Iterator[tuple[str, str]]:
     """(the URL of a new schema on ``postgres``, a new Redis key prefix), both removed afterwards."""

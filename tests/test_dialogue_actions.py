@@ -103,10 +103,10 @@ def test_a_new_sender_id_for_every_guess_is_still_limited_by_address(demo):
 
 def test_outside_office_hours_a_callback_is_taken_and_stored(demo, session, monkeypatch):
     monkeypatch.setattr(handoff_actions.handoffs, "office_open", lambda *args, **kwargs: False)
-    monkeypatch.setattr(handoff_actions, "is_holiday", lambda *args, **kwargs: False)
+    monkeypatch.setattr(handoff_actions, "holiday_today", lambda *args, **kwargs: False)
     texts, events = run(ActionHandoff(), tracker("gặp tổng đài viên", "request_human", sender="telegram:42"))
     assert "ngoài giờ" in texts[0] and events[0]["value"] is False
-    monkeypatch.setattr(handoff_actions, "is_holiday", lambda *args, **kwargs: True)
+    monkeypatch.setattr(handoff_actions, "holiday_today", lambda *args, **kwargs: True)
     texts, events = run(ActionHandoff(), tracker("gặp tổng đài viên", "request_human", sender="telegram:43"))
     assert "ngày nghỉ lễ" in texts[0] and "gọi lại" in texts[0] and events[0]["value"] is False
     dispatcher = CollectingDispatcher()

@@ -196,10 +196,10 @@ def test_a_database_error_gets_an_apology_not_a_crash(demo, monkeypatch):
 
 
 def test_a_contact_question_a_published_faq_answers_gets_the_faq_else_the_contact_card(demo, monkeypatch):
-    from actions import small_talk
     from actions.small_talk import ActionContact
+    from knowledge_base import office_time
 
-    monkeypatch.setattr(small_talk, "is_holiday", lambda day: False)
+    monkeypatch.setattr(office_time, "is_holiday", lambda day, settings=None: False)
     chat = Conversation()
     item = faq_search.shared_faq().match("Trung tâm làm việc giờ nào?").item
     [reply] = chat.say(ActionContact(), "Trung tâm làm việc giờ nào?", "ask_contact", [])
@@ -210,13 +210,13 @@ def test_a_contact_question_a_published_faq_answers_gets_the_faq_else_the_contac
 
 
 def test_on_a_holiday_a_contact_question_first_hears_that_the_center_is_closed_today(demo, monkeypatch):
-    from actions import small_talk
     from actions.small_talk import ActionContact
+    from knowledge_base import office_time
 
     days = []
-    monkeypatch.setattr(small_talk, "is_holiday", lambda day: days.append(day) or True)
+    monkeypatch.setattr(office_time, "is_holiday", lambda day, settings=None: days.append(day) or True)
     notice, answer = Conversation().say(ActionContact(), "Trung tâm làm việc giờ nào?", "ask_contact", [])
     assert notice["text"] == "Hôm nay là ngày nghỉ lễ, Trung tâm và tổng đài không làm việc."
     assert answer["text"] == answers.trim(faq_search.shared_faq().match("Trung tâm làm việc giờ nào?").item.answer,
                                           answers.SHORT_FAQ_CHARS)
-    assert days == [small_talk.local().date()]  # the center's own date
+    assert days == [office_time.local().date()]  # the center's own date
