@@ -1,7 +1,8 @@
 """A loopback TCP proxy a test can cut and restore, to stage a server's outage without stopping the server.
 
 Cut: every open connection is closed on both sides and the port refuses new ones, as when the server dies.
-Restore: the same port accepts and forwards again, as when the server is back."""
+Restore: the same port accepts and forwards again, as when the server is back.
+Lag: every answer from the server waits a while, as from a loaded server; a test widens a window with it."""
 from __future__ import annotations
 
 import asyncio
@@ -26,6 +27,7 @@ class TcpProxy:
         self._server: asyncio.AbstractServer | None = None
         self._pipes: set[asyncio.Task] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self.lag = 0.0  # seconds each chunk from the server waits before it is passed on
 
     @classmethod
     def to(cls, url: str, default_port: int) -> TcpProxy:
@@ -55,7 +57,8 @@ class TcpProxy:
         asyncio.run_coroutine_threadsafe(self._cut(), self._loop).result(STEP_TIMEOUT)
 
     def restore(self) -> None:
-        """Listen on the same port again."""
+        """Listen on the same port again, without lag."""
+        self.lag = 0.0
         asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result(STEP_TIMEOUT)
 
     async def _listen(self) -> None:
@@ -81,7 +84,7 @@ class TcpProxy:
             return
         self._writers.update((client_writer, server_writer))
         pipes = [asyncio.ensure_future(self._pump(client_reader, server_writer)),
-                 asyncio.ensure_future(self._pump(server_reader, client_writer))]
+                 asyncio.ensure_future(self._pump(server_reader, client_writer, lagged=True))]
         self._pipes.update(pipes)
         try:
             # Either side closing ends the other: a half-open connection would look alive to the client.
@@ -95,9 +98,10 @@ class TcpProxy:
             await asyncio.gather(*pipes, return_exceptions=True)
             self._pipes.difference_update(pipes)
 
-    @staticmethod
-    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, lagged: bool = False) -> None:
         with suppress(ConnectionError, OSError):
             while data := await reader.read(65536):
+                if lagged and self.lag:
+                    await asyncio.sleep(self.lag)
                 writer.write(data)
                 await writer.drain()
