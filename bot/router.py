@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -12,10 +11,9 @@ from bot.console import hub as console_hub
 from bot.settings import get_settings
 from knowledge_base import conversations, handoffs
 from knowledge_base.db import transaction
-from knowledge_base.textfold import nfc
+from knowledge_base.textfold import storable
 
 log = logging.getLogger(__name__)
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class StorageUnavailable(Exception):
@@ -101,8 +99,7 @@ async def handle(channel: str, sender: str, text: str, external_id: str | None =
 
     Over the rate limit the message is refused (not stored) with a reply saying when to send it again.
     ``client_ip`` (web channels) is rate-limited too, and lets the actions limit dossier guessing per address."""
-    # A lone surrogate (a JSON "\ud800" escape, an emoji cut in half by a client) cannot be stored: keep the rest.
-    text = LONE_SURROGATE.sub("\ufffd", nfc(text)).strip()
+    text = storable(text).strip()  # a NUL or a lone surrogate would cost the whole message: keep the rest
     verdict = await ratelimit.checked(_rate_limits(channel, sender, client_ip))
     if not verdict.allowed:
         # Refused means not accepted: nothing is stored, and the reply asks the citizen to send it again.

@@ -1,7 +1,7 @@
 """What citizens type into forms, checked and normalised; bad input raises ValueError in Vietnamese."""
 from __future__ import annotations
 
-from knowledge_base.textfold import nfc
+from knowledge_base.textfold import storable
 from knowledge_base.tracking_code import EXAMPLE as TRACKING_EXAMPLE
 from knowledge_base.tracking_code import parse_tracking_code
 from nlu.phone import parse_phone_number
@@ -10,8 +10,8 @@ PROCEDURE_CODE_MAX = 32  # procedures.code
 
 
 def text(value: str | None) -> str | None:
-    """Trimmed NFC text, or None when blank."""
-    cleaned = nfc(value or "").strip()
+    """Trimmed NFC text any database keeps (see textfold.storable), or None when blank."""
+    cleaned = storable(value or "").strip()
     return cleaned or None
 
 

@@ -8,11 +8,19 @@ from functools import lru_cache
 # The five tone marks; circumflex, breve and horn change the vowel itself and are kept apart.
 TONE_MARKS = {"\u0300": "2", "\u0301": "1", "\u0303": "4", "\u0309": "3", "\u0323": "5"}
 _SYLLABLE = re.compile(r"[^\W_]+", re.UNICODE)
+# NUL: PostgreSQL refuses it in text. A lone surrogate (a JSON "\ud800" escape, an emoji cut in half by a
+# client) has no UTF-8 form, so no database keeps it.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def nfc(text: str) -> str:
     """Composed marks (NFC): one spelling for text typed with combining marks."""
     return unicodedata.normalize("NFC", text)
+
+
+def storable(text: str) -> str:
+    """NFC text any database keeps: each unstorable character becomes U+FFFD, the rest is kept as typed."""
+    return UNSTORABLE.sub("\ufffd", nfc(text))
 
 
 def normalize(text: str) -> str:

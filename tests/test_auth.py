@@ -71,6 +71,11 @@ def test_bad_credentials_get_one_vietnamese_answer(hcc_env):
     assert "không đúng" in wrong.json()["error"]
     assert auth.COOKIE not in browser.cookies
     assert browser.get("/api/auth/me").status_code == 401
+    # A name no database can look up (PostgreSQL refuses NUL) is only another unknown name.
+    for name in ("lan\\u0000", "\\ud800"):  # JSON escapes, as a script would send them
+        odd = browser.post("/api/auth/login", content=f'{{"username": "{name}", "password": "{PASSWORD}"}}',
+                           headers={"content-type": "application/json"})
+        assert (odd.status_code, odd.json()) == (401, unknown.json())
 
 
 def test_login_only_takes_json(hcc_env):

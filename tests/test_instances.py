@@ -203,3 +203,20 @@ def test_an_faq_entry_published_through_one_instance_is_answered_through_the_oth
         time.sleep(0.1)
     took = time.monotonic() - start
     assert took <= LIVE_SECONDS, f"published through A, answered through B after {took:.2f} s"
+
+
+def test_what_postgresql_refuses_in_text_is_kept_as_a_replacement_mark(instances):
+    """NUL, which PostgreSQL refuses in text (SQLite takes it), costs neither the message nor the answer."""
+    a, _ = instances
+    sender = f"{RUN}{secrets.token_hex(6)}"
+    raw = '{"sender": "%s", "message": "l\\u00e0m h\\u1ed9 chi\\u1ebfu c\\u1ea7n g\\u00ec\\u0000 \\ud800"}' % sender
+    answered = httpx.post(f"{a.gateway_url}{harness.WEBHOOK}", content=raw, headers={"content-type": "application/json"},
+                          timeout=30)
+    assert answered.status_code == 200 and answered.json(), answered.text
+    with session_factory()() as session:
+        stored = session.scalars(select(Message.text).join(Conversation).where(
+            Conversation.channel == "rest", Conversation.sender_id == sender, Message.direction == "in")).all()
+    assert stored == ["làm hộ chiếu cần gì\ufffd \ufffd"]
+    odd = httpx.post(f"{a.gateway_url}{harness.WEBHOOK}", content='{"sender": "x\\u0000", "message": "chào"}',
+                     headers={"content-type": "application/json"}, timeout=30)
+    assert odd.status_code == 400 and "sender" in odd.json()["error"], odd.text

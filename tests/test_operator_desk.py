@@ -157,10 +157,12 @@ def test_notes_are_kept_per_conversation_and_checked(session):
     with pytest.raises(DeskError, match="quá dài"):
         operator_desk.add_note(session, handoff_id, lan, "x" * (operator_desk.NOTE_MAX + 1))
     operator_desk.add_note(session, handoff_id, lan, "Công dân hỏi về hộ chiếu, đã gửi hướng dẫn.")
+    operator_desk.add_note(session, handoff_id, lan, "dán từ tệp\x00")  # PostgreSQL refuses NUL in text
     session.commit()
     conversation_id = session.get(Handoff, handoff_id).conversation_id
-    [note] = operator_desk.notes(session, conversation_id)
-    assert note["author"] == "Nguyễn Lan" and note["text"].startswith("Công dân hỏi")
+    first, pasted = operator_desk.notes(session, conversation_id)
+    assert first["author"] == "Nguyễn Lan" and first["text"].startswith("Công dân hỏi")
+    assert pasted["text"] == "dán từ tệp\ufffd"
 
 
 def test_an_abandoned_hold_returns_to_the_queue_after_the_grace_period(session, monkeypatch):

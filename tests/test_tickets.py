@@ -71,6 +71,14 @@ def test_ticket_fields_are_normalised_and_the_creation_is_logged(session):
     assert (event.ticket_id, event.action, event.details) == (ticket.id, "created", {"kind": "complaint"})
 
 
+def test_a_nul_or_a_lone_surrogate_is_kept_as_a_replacement_mark_on_every_database(session):
+    """PostgreSQL refuses NUL in text and no database stores a lone surrogate: the rest of what was typed is kept."""
+    ticket = open_ticket(session, "complaint", "Chậm\x00 trả \ud800kết quả", contact_name="An\x00", now=FRIDAY_9_LOCAL)
+    session.commit()
+    session.expire_all()
+    assert (ticket.content, ticket.contact_name) == ("Chậm\ufffd trả \ufffdkết quả", "An\ufffd")
+
+
 @pytest.mark.parametrize("kind, content, extra, message", [
     ("praise", "Tốt", {}, "Loại yêu cầu"),
     ("complaint", "   ", {}, "nội dung"),

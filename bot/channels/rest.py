@@ -10,6 +10,7 @@ from starlette.routing import Route
 from bot import router
 from bot.settings import get_settings
 from knowledge_base.conversations import SENDER_MAX
+from knowledge_base.textfold import UNSTORABLE
 
 CHANNEL = "rest"
 
@@ -47,7 +48,7 @@ async def webhook(request: Request) -> JSONResponse:
         return _error('Thiếu trường "sender" (chuỗi định danh người gửi).')
     if len(sender) > SENDER_MAX:
         return _error(f'Trường "sender" dài quá {SENDER_MAX} ký tự.')
-    if router.LONE_SURROGATE.search(sender):
+    if UNSTORABLE.search(sender):
         return _error('Trường "sender" chứa ký tự không hợp lệ.')
     if not isinstance(message, str):
         return _error('Thiếu trường "message" (chuỗi nội dung tin nhắn).')
