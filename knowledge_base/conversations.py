@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import text as sql
 from sqlalchemy.engine import Row
 from sqlalchemy.sql import Select
 from sqlalchemy.orm import Session
@@ -84,6 +86,20 @@ _TOUCH = update(_conversations).where(_conversations.c.id == bindparam("conversa
     last_message_at=bindparam("at"))
 _DELIVERED = select(_messages.c.id).where(
     _messages.c.conversation_id == bindparam("conversation"), _messages.c.external_id == bindparam("external_id"))
+# PostgreSQL: the conversation touched and its messages stored by one statement, in their order; no row back when
+# the conversation is not stored yet. One round trip where the portable statements take three.
+_APPEND_POSTGRES = sql("""
+WITH touched AS (
+    UPDATE conversations SET last_message_at = :at WHERE channel = :channel AND sender_id = :sender
+    RETURNING id, state
+), stored AS (
+    INSERT INTO messages (conversation_id, direction, author, text, payload, created_at)
+    SELECT touched.id, item ->> 'direction', item ->> 'author', item ->> 'text', CAST(item -> 'payload' AS json), :at
+    FROM touched, jsonb_array_elements(CAST(:rows AS jsonb)) WITH ORDINALITY AS given(item, position)
+    ORDER BY given.position
+)
+SELECT id, state FROM touched
+""")
 
 
 def append(
@@ -97,18 +113,23 @@ def append(
 ) -> Appended:
     """Store (text, payload) messages at the end of the sender's conversation, created on first contact.
 
-    The same rows as :func:`record_message`, written as plain statements: this runs twice every turn, and the
-    ORM's unit of work cost more CPU than the turn's SQL itself."""
+    The same rows as :func:`record_message`, written as plain statements (on PostgreSQL one, for a conversation
+    already stored): this runs twice every turn, and the ORM's unit of work cost more CPU than the turn's SQL itself."""
     _check_sender(channel, sender)
     if external_id is not None and len(messages) != 1:
         raise ValueError("Mã tin nhắn của kênh (external_id) chỉ gắn với đúng một tin nhắn.")
-    key = {"channel": channel, "sender": sender}
+    key, now = {"channel": channel, "sender": sender}, utc_naive()
+    rows = [_message_row(None, direction, author, text, payload, now) for text, payload in messages]
+    if external_id is None and session.get_bind().dialect.name == "postgresql":
+        given = [{name: row[name] for name in ("direction", "author", "text", "payload")} for row in rows]
+        conversation = session.execute(_APPEND_POSTGRES, {**key, "at": now, "rows": json.dumps(given)}).first()
+        if conversation is not None:
+            return Appended(conversation.id, conversation.state, stored=True)
     conversation = session.execute(_STATE, key).first()
     if conversation is None:
         _create(session, channel, sender)
         conversation = session.execute(_STATE, key).one()
-    now = utc_naive()
-    rows = [_message_row(conversation.id, direction, author, text, payload, now) for text, payload in messages]
+    rows = [{**row, "conversation_id": conversation.id} for row in rows]
     message_id = None
     if external_id is not None:
         delivered = _external_key(str(external_id))
@@ -122,7 +143,7 @@ def append(
     return Appended(conversation.id, conversation.state, stored=True, message_id=message_id)
 
 
-def _message_row(conversation_id: int, direction: str, author: str, text: str, payload: Any, now: datetime,
+def _message_row(conversation_id: int | None, direction: str, author: str, text: str, payload: Any, now: datetime,
                  intent: str | None = None, confidence: float | None = None) -> dict[str, Any]:
     if direction not in DIRECTIONS:
         raise ValueError(f"Chiều tin nhắn không hợp lệ: {direction!r} (chỉ nhận in, out).")

@@ -134,6 +134,21 @@ def test_append_drops_a_repeated_delivery_and_reports_the_state(session):
     assert len(_rows(session, conversation.id)) == 1
 
 
+def test_append_to_a_stored_conversation_keeps_the_order_and_reports_the_state(session):
+    """The path of every turn after the first (one statement on PostgreSQL)."""
+    conversation = get_or_create(session, "rest", "r-order")
+    conversation.state = "operator"
+    session.commit()
+    before = conversation.last_message_at
+    replies = [(f"trả lời {index}", {"buttons": [{"title": str(index)}]} if index % 2 else None) for index in range(12)]
+    appended = append(session, "rest", "r-order", "out", "bot", replies)
+    session.commit()
+    assert (appended.conversation_id, appended.state, appended.stored) == (conversation.id, "operator", True)
+    assert [(text, payload) for _, _, text, payload, *_ in _rows(session, conversation.id)] == replies
+    session.refresh(conversation)
+    assert conversation.last_message_at > before
+
+
 def test_append_refuses_bad_input_and_stores_nothing(session):
     with pytest.raises(ValueError):
         append(session, "sms", "1", "in", "citizen", [("a", None)])
