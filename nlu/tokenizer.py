@@ -5,8 +5,7 @@ Tracking codes, ticket numbers and phone numbers stay one token each, with a pla
 """
 from __future__ import annotations
 
-import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
