@@ -1,4 +1,5 @@
-"""Vietnamese text normalisation for matching: syllables, diacritic folding, canonical tones."""
+"""Vietnamese text normalisation: text made storable (NFC, no NUL or lone surrogate) and made comparable
+(syllables, diacritic folding, canonical tones)."""
 from __future__ import annotations
 
 import re
