@@ -6,8 +6,9 @@ instance in that mode shows what the second adds, apart from what the shared sto
 share the citizens twice over: each citizen kept on one instance, as a proxy hashing the client's address
 keeps it, and each REST message and widget connection sent to the next instance, so one conversation
 alternates. All targets are started at once and ramped together, one step of each in turn at every
-concurrency (see ramp_together); the stacks not being measured idle meanwhile. Each citizen plays bench/conversation.py's short conversations back to back, every message waiting for its
-answer (no think time, so the offered load is the concurrency). Afterwards every message sent is checked in
+concurrency (see ramp_together); the stacks not being measured idle meanwhile. Each citizen plays
+bench/conversation.py's short conversations back to back, every message waiting for its answer (no think
+time, so the offered load is the concurrency). Afterwards every message sent is checked in
 the database: stored once, in order, and each answer stored once.
 
 Each step also prints the CPU milliseconds per turn of every process of the stack (gateway, Rasa, action

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+from typing import Iterator
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.settings import get_settings
+from knowledge_base.textfold import UNSTORABLE as UNSTORABLE_CHARACTER
 
 BAD = "Dữ liệu gửi lên không hợp lệ (cần JSON)."
 UNSTORABLE = "Dữ liệu gửi lên chứa ký tự không hợp lệ."
@@ -36,12 +38,22 @@ async def json_body(request: Request, limit: int | None = None, too_large: str =
 
 
 def storable(body: dict) -> bool:
-    """False when a "\\ud800"-style escape decoded to a lone surrogate, which no database column can store."""
-    try:
-        json.dumps(body, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return False
-    return True
+    """False when a key or a text holds a character no database column keeps: a lone surrogate (from a
+    "\\ud800"-style escape) anywhere, or a NUL, which PostgreSQL refuses."""
+    return not any(UNSTORABLE_CHARACTER.search(text) for text in _texts(body))
+
+
+def _texts(value: object) -> Iterator[str]:
+    """Every string in a decoded JSON value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
 
 
 def text_field(body: dict, name: str) -> str | None:

@@ -11,10 +11,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.settings import get_settings
+from knowledge_base import form_input
 from knowledge_base.handoffs import REASONS
 from knowledge_base.models import Conversation, Handoff, HandoffNote, Message, StaffUser
 from knowledge_base.office_time import utc_naive
-from knowledge_base.textfold import storable
 
 STAFF_ROLES = ("operator", "admin")
 OUTCOMES = {
@@ -165,7 +165,7 @@ def close(session: Session, handoff_id: int, staff_id: int, outcome: str, any_ho
 
 def add_note(session: Session, handoff_id: int, staff_id: int, text: str) -> HandoffNote:
     """An internal note (staff only) on a waiting or held handoff."""
-    text = storable(text).strip()
+    text = form_input.text(text) or ""
     if not text:
         raise DeskError("Ghi chú không được để trống.", 400)
     if len(text) > NOTE_MAX:

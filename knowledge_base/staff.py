@@ -8,9 +8,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from knowledge_base import form_input
 from knowledge_base.models import AuditLog, StaffUser
 from knowledge_base.staff_sessions import end_all
-from knowledge_base.textfold import storable
 
 ROLES = ("operator", "admin")
 ROLE_LABELS = {"operator": "Tổng đài viên", "admin": "Quản trị viên"}
@@ -34,7 +34,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 def normal_username(username: str) -> str:
-    return storable(username or "").strip().lower()
+    return (form_input.text(username) or "").lower()
 
 
 def check_password(password: str) -> None:
@@ -55,7 +55,7 @@ def add_staff(session: Session, username: str, role: str, password: str, full_na
     check_password(password)
     if find(session, name) is not None:
         raise ValueError(f"Tên đăng nhập «{name}» đã có.")
-    staff = StaffUser(username=name, full_name=storable(full_name or "").strip() or name, role=role,
+    staff = StaffUser(username=name, full_name=form_input.text(full_name) or name, role=role,
                       password_hash=hash_password(password), active=True)
     session.add(staff)
     session.add(AuditLog(actor=actor, action="staff_added", target=name, details={"role": role}))

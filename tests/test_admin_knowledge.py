@@ -138,6 +138,11 @@ def test_a_catalogue_upload_body_is_read_as_every_admin_body_is(hcc_env, monkeyp
     assert not_json.status_code == 400 and not_json.json()["error"] == json_body.BAD
     lone = browser.post("/api/admin/catalogue/import", content=b'{"filename": "\\ud800.csv", "content": "eA=="}', headers=headers)
     assert lone.status_code == 400 and lone.json()["error"] == json_body.UNSTORABLE
+    # NUL, which PostgreSQL refuses in text, anywhere in the body: a value, a list's item, a key.
+    for body in (b'{"question": "Q\\u0000", "answer": "A"}', b'{"question": "Q", "answer": "A", "variants": ["v\\u0000"]}',
+                 b'{"question": "Q", "answer": "A", "\\u0000": 1}'):
+        nul = browser.post("/api/admin/faq", content=body, headers=headers)
+        assert (nul.status_code, nul.json()["error"]) == (400, json_body.UNSTORABLE), body
     monkeypatch.setenv("HCC_ADMIN_UPLOAD_MAX_BYTES", "1000000")
     get_settings.cache_clear()
     large = browser.post("/api/admin/catalogue/import", json=_upload("lon.csv", CSV_HEAD + "x" * 1_400_000), headers=csrf)

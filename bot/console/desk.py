@@ -15,7 +15,6 @@ from knowledge_base import conversations, operator_desk
 from knowledge_base.db import transaction
 from knowledge_base.models import Conversation
 from knowledge_base.operator_desk import DeskError, Held
-from knowledge_base.textfold import storable
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +96,7 @@ async def close(app: Starlette, handoff_id: int, staff: Staff, outcome: str) -> 
 def _check_reply(text: object, client_id: object) -> tuple[str, str | None]:
     if not isinstance(text, str) or not text.strip():
         raise DeskError("Tin nhắn trống.", 400)
-    text, limit = storable(text).strip(), get_settings().max_message_chars
+    text, limit = text.strip(), get_settings().max_message_chars
     if len(text) > limit:
         raise DeskError(f"Tin nhắn quá dài (tối đa {limit} ký tự).", 400)
     if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= CLIENT_ID_MAX):
