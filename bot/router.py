@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import rasa_client, ratelimit, turn_threads
+from bot.channels.turn_locks import TurnLocks
 from bot.console import hub as console_hub
 from bot.settings import get_settings
 from knowledge_base import conversations, handoffs
@@ -14,6 +15,9 @@ from knowledge_base.db import transaction
 from knowledge_base.textfold import storable
 
 log = logging.getLogger(__name__)
+# One turn at a time per conversation on this instance: a redelivered message then finds its first delivery's
+# replies stored, or none because that delivery was stored and then failed (its answer is still owed).
+_turns = TurnLocks()
 
 
 class StorageUnavailable(Exception):
@@ -33,6 +37,7 @@ class Turn:
 
     replies: list[dict]
     accepted: int | None
+    answered_before: list[dict] = field(default_factory=list)  # a redelivered message: the replies it got then
 
 
 def storage_unavailable_text() -> str:
@@ -67,8 +72,13 @@ def _store_inbound(channel: str, sender: str, text: str, external_id: str | None
     with transaction() as session:
         appended = conversations.append(session, channel, sender, "in", "citizen", [(text, None)], external_id)
         # The state read in this same transaction: reading it again cost a query per turn.
-        return Inbound(duplicate=not appended.stored, held=appended.stored and handoffs.held(appended.state),
-                       message_id=appended.message_id)
+        return Inbound(duplicate=not appended.stored, held=handoffs.held(appended.state), message_id=appended.message_id)
+
+
+def _replies_to(channel: str, sender: str, message_id: int) -> list[dict]:
+    with transaction() as session:
+        rows = conversations.replies_to(session, channel, sender, message_id)
+    return [{"recipient_id": sender, "text": row.text, **(row.payload or {})} for row in rows]
 
 
 def _store_outbound(channel: str, sender: str, author: str, replies: list[dict]) -> None:
@@ -89,7 +99,8 @@ def _addressed(sender: str, message: dict) -> dict:
 
 async def handle_message(channel: str, sender: str, text: str, external_id: str | None = None,
                          client_ip: str | None = None) -> list[dict]:
-    """The replies to one citizen message, in Rasa's REST format; [] for a duplicate or while an operator holds it."""
+    """The replies to one citizen message, in Rasa's REST format; [] for a message answered before or while an
+    operator holds the conversation."""
     return (await handle(channel, sender, text, external_id, client_ip)).replies
 
 
@@ -108,17 +119,31 @@ async def handle(channel: str, sender: str, text: str, external_id: str | None =
     rejection = _rejection(text)
     if rejection is not None:
         return Turn([{"recipient_id": sender, "text": rejection}], None)
+    async with _turns(f"{channel}:{sender}"):
+        return await _turn(channel, sender, text, external_id, client_ip)
+
+
+async def _turn(channel: str, sender: str, text: str, external_id: str | None, client_ip: str | None) -> Turn:
+    """Store the message, then answer it unless an operator holds the conversation or it was answered before."""
     try:
         inbound = await turn_threads.run(_store_inbound, channel, sender, text, external_id)
+        earlier = []
+        if inbound.duplicate and not inbound.held:
+            earlier = await turn_threads.run(_replies_to, channel, sender, inbound.message_id)
     except SQLAlchemyError as error:
         raise StorageUnavailable(type(error).__name__) from error
     # The length, never the text: a message may carry names, addresses and numbers.
     log.info("%s message from %s stored (%d chars%s)", channel, sender, len(text),
              ", duplicate" if inbound.duplicate else ", operator holds it" if inbound.held else "")
-    if inbound.held:  # the operator's console shows it live
-        await console_hub.publish({"type": "conversation", "channel": channel, "sender": sender})
-    if inbound.duplicate or inbound.held:
+    if inbound.held:
+        if not inbound.duplicate:  # the operator's console shows it live
+            await console_hub.publish({"type": "conversation", "channel": channel, "sender": sender})
         return Turn([], inbound.message_id)
+    if earlier:
+        return Turn([], inbound.message_id, earlier)
+    if inbound.duplicate:
+        # Stored by the first delivery, which then failed (say, the database's reply to COMMIT was lost).
+        log.warning("%s message from %s delivered again and never answered: answering it now", channel, sender)
     try:
         replies = [_addressed(sender, message) for message in await rasa_client.send(
             conversations.rasa_sender_id(channel, sender), text, {"client_ip": client_ip} if client_ip else None)]

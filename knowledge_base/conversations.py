@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import takewhile
 from typing import Any, Sequence
 
 from sqlalchemy import bindparam, insert, select, update
@@ -22,6 +24,8 @@ DIRECTIONS = ("in", "out")
 AUTHORS = ("citizen", "bot", "operator", "system")
 SENDER_MAX = 128  # conversations.sender_id
 EXTERNAL_ID_MAX = 64  # messages.external_id
+# A message id a web client chooses (widget client_id, REST message_id): stored as it is, never hashed.
+CLIENT_MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,%d}" % EXTERNAL_ID_MAX)
 
 
 def rasa_sender_id(channel: str, sender: str) -> str:
@@ -195,6 +199,12 @@ def messages_after(session: Session, channel: str, sender: str, after: int, limi
     if after <= 0:
         return list(reversed(session.execute(_LATEST, key).all()))
     return list(session.execute(_AFTER, key).all())
+
+
+def replies_to(session: Session, channel: str, sender: str, message_id: int, limit: int = 20) -> list[Row]:
+    """The messages sent to the citizen right after message ``message_id``, up to their next message."""
+    rows = messages_after(session, channel, sender, message_id, limit)
+    return list(takewhile(lambda row: row.direction == "out", rows))
 
 
 def _in_conversation(statement: Select) -> Select:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from knowledge_base.conversations import (append, get_or_create, messages_after, rasa_sender_id, record_message,
-                                          split_sender_id, transcript)
+                                          replies_to, split_sender_id, transcript)
 from knowledge_base.db import session_factory
 from knowledge_base.models import Conversation, Message
 
@@ -197,3 +197,16 @@ def test_append_names_the_message_stored_under_the_channels_own_id_then_and_on_a
     assert len({short.message_id, long.message_id, other.message_id}) == 3 and plain.message_id is None
     assert append(session, "widget", "w", "in", "citizen", [("a", None)], external_id="c-1").message_id == short.message_id
     assert append(session, "widget", "w", "in", "citizen", [("b", None)], external_id=long_id).message_id == long.message_id
+
+
+def test_replies_to_a_message_are_the_outbound_ones_up_to_the_citizens_next_message(session):
+    first = append(session, "rest", "r", "in", "citizen", [("hỏi 1", None)], external_id="m-1")
+    append(session, "rest", "r", "out", "bot", [("đáp 1a", {"buttons": []}), ("đáp 1b", None)])
+    second = append(session, "rest", "r", "in", "citizen", [("hỏi 2", None)], external_id="m-2")
+    append(session, "rest", "r", "out", "bot", [("đáp 2", None)])
+    unanswered = append(session, "rest", "r", "in", "citizen", [("hỏi 3", None)], external_id="m-3")
+    session.commit()
+    assert [(m.text, m.payload) for m in replies_to(session, "rest", "r", first.message_id)] == [
+        ("đáp 1a", {"buttons": []}), ("đáp 1b", None)]
+    assert [m.text for m in replies_to(session, "rest", "r", second.message_id)] == ["đáp 2"]
+    assert replies_to(session, "rest", "r", unanswered.message_id) == []

@@ -96,12 +96,12 @@ class Turn:
         return self.accepted and bool(self.replies) and not self.apology
 
 
-def turn(stack: harness.Stack, sender: str, text: str) -> Turn:
+def turn(stack: harness.Stack, sender: str, text: str, message_id: str | None = None) -> Turn:
     """One citizen message through the gateway's REST webhook, timed; a turn past BOUND is a failure."""
+    body = {"sender": sender, "message": text, **({"message_id": message_id} if message_id else {})}
     started = time.monotonic()
     try:
-        response = stack.client.post(f"{stack.gateway_url}{harness.WEBHOOK}", json={"sender": sender, "message": text},
-                                     timeout=BOUND + 5)
+        response = stack.client.post(f"{stack.gateway_url}{harness.WEBHOOK}", json=body, timeout=BOUND + 5)
     except httpx.TimeoutException:
         pytest.fail(f"{text!r}: no answer within {BOUND + 5:.0f} s")
     seconds = time.monotonic() - started
@@ -111,11 +111,11 @@ def turn(stack: harness.Stack, sender: str, text: str) -> Turn:
     return Turn(text, response.status_code, response.json(), seconds)
 
 
-def answered_again(stack: harness.Stack, sender: str, text: str, turns: list[Turn]) -> Turn:
+def answered_again(stack: harness.Stack, sender: str, text: str, turns: list[Turn], message_id: str | None = None) -> Turn:
     """Send ``text`` until it is answered normally, within RECOVERY seconds; every try joins ``turns``."""
     deadline = time.monotonic() + RECOVERY
     while True:
-        turns.append(turn(stack, sender, text))
+        turns.append(turn(stack, sender, text, message_id))
         if turns[-1].normal:
             return turns[-1]
         assert time.monotonic() < deadline, f"no normal answer {RECOVERY:.0f} s after the restore: {turns[-1]}"
@@ -191,6 +191,31 @@ def test_postgres_lost_during_a_turn_still_answers_and_keeps_the_message(storage
     storage_back.postgres.restore()
     answered_again(stack, sender, QUESTIONS[2], turns)
     assert stored_inbound(sender) == [t.text for t in turns if t.accepted]
+
+
+def test_postgres_lost_before_the_commit_is_acknowledged_a_resend_under_its_message_id_is_answered_once(storage_back):
+    stack, sender = storage_back.stack, f"{RUN}{secrets.token_hex(6)}"
+    assert turn(stack, sender, QUESTIONS[0], "m-0").normal
+
+    # The server's answers wait in the proxy, so the message is committed well before the gateway hears so.
+    storage_back.postgres.lag = 0.3
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(turn, stack, sender, QUESTIONS[1], "m-1")
+        deadline = time.monotonic() + BOUND
+        while stored_inbound(sender) != [QUESTIONS[0], QUESTIONS[1]]:
+            assert time.monotonic() < deadline and not pending.done(), "the message was never stored"
+            time.sleep(0.005)
+        storage_back.postgres.cut()
+        during = pending.result()
+    # The gateway cannot know the message is stored, so it says it was not received; the client sends it again.
+    assert_unaccepted(during)
+
+    storage_back.postgres.restore()
+    turns: list[Turn] = []
+    again = answered_again(stack, sender, QUESTIONS[1], turns, "m-1")
+    assert stored_inbound(sender) == [QUESTIONS[0], QUESTIONS[1]], "stored once, though sent twice"
+    assert tracker_messages(stack, sender) == [QUESTIONS[0], QUESTIONS[1]], "answered once"
+    assert turn(stack, sender, QUESTIONS[1], "m-1").replies == again.replies  # and the same answer on any resend
 
 
 def test_rasa_locks_a_conversation_in_process_while_redis_is_away():

@@ -138,6 +138,53 @@ def test_a_duplicate_external_id_is_stored_once_and_not_forwarded_again(rasa, hc
     assert [row[:2] for row in stored(hcc_env)].count(("in", "citizen")) == 1
 
 
+def test_a_rest_resend_under_the_same_message_id_gets_the_same_answer_and_is_stored_once(gateway, rasa, hcc_env):
+    body = {"sender": "citizen-r", "message": "lệ phí hộ chiếu", "message_id": "m-1"}
+    first = gateway.post(WEBHOOK, json=body)
+    again = gateway.post(WEBHOOK, json=body)
+    other = gateway.post(WEBHOOK, json={**body, "message_id": "m-2"})  # the same words again, a new message
+    assert first.status_code == again.status_code == other.status_code == 200
+    assert again.json() == first.json() == other.json() and len(first.json()) == 2
+    assert len(rasa.received) == 2
+    assert [row[:2] for row in stored(hcc_env)] == [("in", "citizen"), ("out", "bot"), ("out", "bot")] * 2
+
+
+def _stored_unanswered(url: str, channel: str, sender: str, text: str, external_id: str, state: str = "bot") -> None:
+    """A message as a first delivery leaves it when it fails right after storing it."""
+    with transaction(url) as session:
+        conversations.get_or_create(session, channel, sender).state = state
+    with transaction(url) as session:
+        conversations.append(session, channel, sender, "in", "citizen", [(text, None)], external_id)
+
+
+def test_a_message_stored_but_never_answered_is_answered_when_delivered_again(rasa, hcc_env):
+    _stored_unanswered(hcc_env, "telegram", "43", "xin chào", "update-9")
+    replies = turn("telegram", "43", "xin chào", external_id="update-9")
+    assert [reply["text"] for reply in replies] == ["Đã nhận: xin chào", "Anh/chị hỏi thủ tục nào?"]
+    assert len(rasa.received) == 1
+    assert [row[:2] for row in stored(hcc_env)] == [("in", "citizen"), ("out", "bot"), ("out", "bot")]
+    assert turn("telegram", "43", "xin chào", external_id="update-9") == [] and len(rasa.received) == 1
+
+
+def test_a_message_delivered_again_while_an_operator_holds_the_conversation_stays_with_the_operator(rasa, hcc_env):
+    _stored_unanswered(hcc_env, "telegram", "44", "chị ơi", "update-3", state="operator")
+    assert turn("telegram", "44", "chị ơi", external_id="update-3") == []
+    assert rasa.received == [] and [row[:2] for row in stored(hcc_env)] == [("in", "citizen")]
+
+
+def test_two_deliveries_of_one_message_at_once_are_answered_once(rasa, hcc_env):
+    async def both() -> list[router.Turn]:
+        try:
+            return await asyncio.gather(*(router.handle("telegram", "45", "hộ khẩu", "update-5") for _ in range(2)))
+        finally:
+            await rasa_client.close()
+
+    first, second = asyncio.run(both())
+    assert len(rasa.received) == 1
+    assert len(first.replies) == 2 and second.replies == [] and second.answered_before == first.replies
+    assert [row[:2] for row in stored(hcc_env)] == [("in", "citizen"), ("out", "bot"), ("out", "bot")]
+
+
 def test_while_an_operator_holds_the_conversation_the_bot_is_silent_but_the_message_is_kept(rasa, hcc_env):
     turn("widget", "w-1", "cho tôi gặp tổng đài viên")
     with transaction(hcc_env) as session:
@@ -184,6 +231,10 @@ def test_the_gateway_recovers_by_itself_when_rasa_is_back(gateway, rasa):
     b'{"sender": "a"}',
     b'{"sender": "a", "message": 5}',
     ('{"sender": "%s", "message": "xin chao"}' % ("x" * 200)).encode(),
+    b'{"sender": "a", "message": "xin chao", "message_id": ""}',
+    b'{"sender": "a", "message": "xin chao", "message_id": 7}',
+    b'{"sender": "a", "message": "xin chao", "message_id": "c\u00f3 d\u1ea5u"}',
+    ('{"sender": "a", "message": "xin chao", "message_id": "%s"}' % ("m" * 65)).encode(),
 ])
 def test_malformed_requests_get_400_with_a_vietnamese_reason_and_change_nothing(gateway, rasa, hcc_env, body):
     response = gateway.post(WEBHOOK, content=body, headers={"content-type": "application/json"})

@@ -1,4 +1,4 @@
-"""Rasa-compatible REST channel: ``POST /webhooks/rest/webhook`` {"sender", "message"} → list of replies."""
+"""Rasa-compatible REST channel: ``POST /webhooks/rest/webhook`` {"sender", "message", "message_id"?} → list of replies."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from bot import router
 from bot.settings import get_settings
-from knowledge_base.conversations import SENDER_MAX
+from knowledge_base.conversations import CLIENT_MESSAGE_ID, EXTERNAL_ID_MAX, SENDER_MAX
 from knowledge_base.textfold import UNSTORABLE
 
 CHANNEL = "rest"
@@ -52,12 +52,16 @@ async def webhook(request: Request) -> JSONResponse:
         return _error('Trường "sender" chứa ký tự không hợp lệ.')
     if not isinstance(message, str):
         return _error('Thiếu trường "message" (chuỗi nội dung tin nhắn).')
+    message_id = data.get("message_id")
+    if message_id is not None and (not isinstance(message_id, str) or not CLIENT_MESSAGE_ID.fullmatch(message_id)):
+        return _error(f'Trường "message_id" phải gồm 1–{EXTERNAL_ID_MAX} ký tự chữ, số, "-" hoặc "_".')
     try:
         client_ip = request.client.host if request.client else None
-        replies = await router.handle_message(CHANNEL, sender, message, client_ip=client_ip)
+        turn = await router.handle(CHANNEL, sender, message, external_id=message_id, client_ip=client_ip)
     except router.StorageUnavailable:
         return _error(router.storage_unavailable_text(), 503)
-    return JSONResponse(replies)
+    # A resend of a message answered before gets that answer again: the client may retry without fear.
+    return JSONResponse(turn.replies or turn.answered_before)
 
 
 routes = [Route("/webhooks/rest/webhook", webhook, methods=["POST"])]
