@@ -38,9 +38,9 @@ def test_a_request_in_flight_when_the_gateway_stops_still_gets_its_answer(hcc_en
     async def slow(channel, sender, text, **kwargs):
         started.set()
         await asyncio.sleep(1.0)
-        return [{"recipient_id": sender, "text": "Đã trả lời"}]
+        return router.Turn([{"recipient_id": sender, "text": "Đã trả lời"}], 1)
 
-    monkeypatch.setattr(router, "handle_message", slow)
+    monkeypatch.setattr(router, "handle", slow)
     port = free_port()
     answers = []
     with serving(create_app(), port, timeout_graceful_shutdown=5) as gateway:

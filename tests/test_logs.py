@@ -89,7 +89,7 @@ def test_an_unexpected_error_gives_the_user_a_vietnamese_500_and_the_log_a_maske
     async def broken(*args, **kwargs):
         raise RuntimeError(f"hỏng khi xử lý {PHONE}")
 
-    monkeypatch.setattr(router, "handle_message", broken)
+    monkeypatch.setattr(router, "handle", broken)
     with TestClient(create_app(), raise_server_exceptions=False) as client:
         response = client.post("/webhooks/rest/webhook", json={"sender": "c-1", "message": f"số tôi là {PHONE}"})
     assert response.status_code == 500
