@@ -10,6 +10,7 @@ from bot import rasa_client, ratelimit, turn_threads
 from bot.channels.turn_locks import TurnLocks
 from bot.console import hub as console_hub
 from bot.settings import get_settings
+from bot.typed_commands import rasa_text
 from knowledge_base import conversations, handoffs
 from knowledge_base.db import transaction
 from knowledge_base.textfold import storable
@@ -146,7 +147,8 @@ async def _turn(channel: str, sender: str, text: str, external_id: str | None, c
         log.warning("%s message from %s delivered again and never answered: answering it now", channel, sender)
     try:
         replies = [_addressed(sender, message) for message in await rasa_client.send(
-            conversations.rasa_sender_id(channel, sender), text, {"client_ip": client_ip} if client_ip else None)]
+            conversations.rasa_sender_id(channel, sender), rasa_text(text),
+            {"client_ip": client_ip} if client_ip else None)]
         author = "bot"
         if not replies:
             # Rasa answers nothing when an action failed (the action server down, a crash): never silence.

@@ -19,6 +19,7 @@ from bot.app import create_app
 from bot.settings import get_settings
 from knowledge_base import conversations, handoffs
 from knowledge_base.db import session_factory, transaction
+from knowledge_base.dossier_notifications import UNSUBSCRIBE_PAYLOAD
 from knowledge_base.models import Conversation, Message
 from loopback_server import serving
 from stack import free_port
@@ -183,6 +184,19 @@ def test_two_deliveries_of_one_message_at_once_are_answered_once(rasa, hcc_env):
     assert len(rasa.received) == 1
     assert len(first.replies) == 2 and second.replies == [] and second.answered_before == first.replies
     assert [row[:2] for row in stored(hcc_env)] == [("in", "citizen"), ("out", "bot"), ("out", "bot")]
+
+
+@pytest.mark.parametrize("typed", ["/huy", " /HỦY ", "/huỷ"])
+def test_the_typed_command_the_notifications_name_reaches_rasa_as_its_intent(gateway, rasa, hcc_env, typed):
+    assert say(gateway, "citizen-h", typed).status_code == 200
+    assert [body["message"] for body in rasa.received] == [UNSUBSCRIBE_PAYLOAD]
+    assert stored(hcc_env)[0][:3] == ("in", "citizen", typed.strip())  # the citizen's own words are kept
+
+
+def test_other_slash_texts_reach_rasa_as_they_are(gateway, rasa):
+    for text in ["/inform{\"procedure\": \"hộ chiếu\"}", "/huy theo dõi"]:
+        say(gateway, "citizen-i", text)
+    assert [body["message"] for body in rasa.received] == ["/inform{\"procedure\": \"hộ chiếu\"}", "/huy theo dõi"]
 
 
 def test_while_an_operator_holds_the_conversation_the_bot_is_silent_but_the_message_is_kept(rasa, hcc_env):
