@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import rasa_client, ratelimit, turn_threads
-from bot.channels.turn_locks import TurnLocks
 from bot.console import hub as console_hub
 from bot.settings import get_settings
+from bot.turn_locks import TurnLocks
 from bot.typed_commands import rasa_text
 from knowledge_base import conversations, handoffs
 from knowledge_base.db import transaction

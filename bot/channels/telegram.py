@@ -26,7 +26,7 @@ from bot import router
 from bot.channels import telegram_buttons
 from bot.channels.chat_text import GREETING, chunks, non_text_reply
 from bot.channels.telegram_retry import with_retries
-from bot.channels.turn_locks import TurnLocks
+from bot.turn_locks import TurnLocks
 from bot.settings import Settings, get_settings
 from knowledge_base import conversations
 from knowledge_base.db import transaction

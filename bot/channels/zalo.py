@@ -21,7 +21,7 @@ from starlette.routing import Route
 from bot import router
 from bot.channels import zalo_api, zalo_events, zalo_messages, zalo_tokens
 from bot.channels.chat_text import GREETING, non_text_reply
-from bot.channels.turn_locks import TurnLocks
+from bot.turn_locks import TurnLocks
 from bot.console import hub
 from bot.settings import Settings, get_settings
 from knowledge_base import conversations
