@@ -22,6 +22,9 @@ from nlu.tokenizer import PLACEHOLDERS
 logger = logging.getLogger(__name__)
 
 
+CODE_ENTITIES = ("tracking_code", "ticket_number")
+
+
 def entity(kind: str, start: int, end: int, text: str, value: Any, confidence: float = 1.0, **extra: Any) -> dict:
     return {"entity": kind, "start": start, "end": end, "value": value, "confidence_entity": confidence, "text": text[start:end], **extra}
 
@@ -133,6 +136,10 @@ class ProcedureExtractor(_Extractor):
     def find(self, message: Message) -> list[dict]:
         intent = (message.get("intent") or {}).get("name")
         if intent in self._config["skip_intents"]:
+            return []
+        # A dossier code or a ticket number says what the message is about; a procedure guessed from the
+        # words around it ("… đến đâu rồi") would only stop the rules that answer for that code from matching.
+        if any(found.get("entity") in CODE_ENTITIES for found in message.get(ENTITIES, [])):
             return []
         content = self.content_tokens(message)
         if not content:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu.extractors import PhoneNumberExtractor, ProcedureExtractor, TrackingCodeExtractor
+from nlu.extractors import PhoneNumberExtractor, ProcedureExtractor, TicketNumberExtractor, TrackingCodeExtractor
 from nlu.normalize import normalize_text, normalize_word
 from nlu.phone import find_phone_numbers, parse_phone_number
 from nlu.segment import CompoundDictionary
@@ -161,3 +161,14 @@ def test_procedure_extractor_is_silent_below_its_threshold_and_on_small_talk():
     asked = procedure_extractor([Hit("1.001456", "Cấp hộ chiếu", 0.9)])
     assert asked.process([tokenized("cho em hỏi với ạ")])[0].get("entities", []) == []
     assert asked.search.queries == []
+
+
+@pytest.mark.parametrize("text", ["phan anh PA-261128-0002 den dau roi", "hồ sơ 000.00.04.H49-261120-0012 thủ tục khai sinh"])
+def test_procedure_extractor_leaves_a_message_with_a_ticket_number_or_dossier_code_to_it(text):
+    extractor = procedure_extractor([Hit("2.001406", "Chứng thực văn bản", 0.9)])
+    pipeline = [TrackingCodeExtractor({}), TicketNumberExtractor({}), extractor]
+    message = tokenized(text)
+    for component in pipeline:
+        component.process([message])
+    assert [found["entity"] for found in message.get("entities")] in (["ticket_number"], ["tracking_code"])
+    assert extractor.search.queries == []

@@ -84,6 +84,7 @@ def test_intent_floors_with_and_without_diacritics(agent, examples):
         ("zzqx vbnm", "nlu_fallback", {}),
         ("thoi gian lam so do", "ask_processing_time", {"procedure": "1.013978"}),
         ("phản ánh PA-261120-0007 đến đâu rồi", "complain", {"ticket_number": "PA-261120-0007"}),
+        ("phan anh PA-261120-0007 den dau roi", "complain", {"ticket_number": "PA-261120-0007"}),
     ],
 )
 def test_parse(agent, text, intent, entities):
