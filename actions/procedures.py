@@ -169,14 +169,15 @@ class ActionAnswerProcedure(Action):
             candidates = searched(words)
         context = tracker.get_slot("procedure_code")
         verdict = decide(candidates)
-        # A fee, time or document question about a procedure clearly named is the catalogue's to
-        # answer (its figures are the reference); otherwise a published FAQ asking the same comes first.
+        if verdict in ("none", "suggest") and context and not self._names_something(candidates):
+            candidates, verdict = [Candidate(context, "", None)], "answer"
+        # A fee, time or document question about a procedure clearly named, or followed up from the last
+        # turn ("bao lâu thì có?" after the passport), is the catalogue's to answer (its figures are the
+        # reference); otherwise a published FAQ asking the same comes first.
         if not (verdict == "answer" and question != "overview"):
             answered = answer_from_faq(dispatcher, tracker)
             if answered is not None:
                 return events + answered
-        if verdict in ("none", "suggest") and context and not self._names_something(candidates):
-            candidates, verdict = [Candidate(context, "", None)], "answer"
 
         if verdict == "answer":
             record = procedures.get(candidates[0].code)

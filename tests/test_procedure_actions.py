@@ -136,6 +136,20 @@ def test_something_the_catalogue_lacks_is_said_so_with_the_hotline(demo):
     assert [b["payload"] for b in reply["buttons"]] == [f'/inform{{"procedure": "{h.code}"}}' for h in hits]
 
 
+def test_a_follow_up_an_faq_entry_also_asks_is_answered_for_the_procedure_in_context(demo):
+    followed = "bao lâu thì có kết quả"
+    general = faq_search.shared_faq().match(followed).item
+    assert general.procedure_codes != ("1.001456",)  # the general entry on counting time, not the passport's
+    chat, action = Conversation(), ActionAnswerProcedure()
+    chat.say(action, "Làm hộ chiếu cần gì?", "ask_documents")
+    [reply] = chat.say(action, followed, "ask_processing_time", [])
+    assert reply["text"] == answers.processing_time(record("1.001456"), get_settings().hotline).text
+    assert chat.slots["procedure_code"] == "1.001456"
+
+    [reply] = Conversation().say(action, followed, "ask_processing_time", [])  # nothing in context: the FAQ
+    assert reply["text"] == answers.trim(general.answer, answers.SHORT_FAQ_CHARS)
+
+
 def test_a_half_known_procedure_does_not_answer_from_the_previous_one(demo):
     chat, action = Conversation(), ActionAnswerProcedure()
     chat.say(action, "Làm hộ chiếu cần gì?", "ask_documents")
