@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 LOW_CONFIDENCE_LIMIT = 2  # consecutive turns not understood before an operator is offered
 HUMAN_BUTTON = {"title": "Gặp tổng đài viên", "payload": "/request_human"}
+SUGGESTION_TITLE_CHARS = 60  # a button; the whole question is in the text above it
 EXAMPLES = ("Làm hộ chiếu cần giấy tờ gì?", "Lệ phí đăng ký kết hôn bao nhiêu?", "Tra cứu hồ sơ 000.00.04.H49-240315-0012")
 
 
@@ -36,6 +37,16 @@ def typed_text(tracker: Tracker) -> str | None:
 def matching_faq(tracker: Tracker) -> FaqMatch | None:
     text = typed_text(tracker)
     return shared_faq().match(text) if text else None
+
+
+def likely_faq(tracker: Tracker) -> FaqMatch | None:
+    """The published entry the citizen likely means, to offer as a question; None also when the KB failed."""
+    text = typed_text(tracker)
+    try:
+        return shared_faq().likely(text) if text else None
+    except Exception:
+        logger.exception("FAQ lookup failed")
+        return None
 
 
 def single_link(item: FaqItem) -> list[SlotSet]:
@@ -96,6 +107,15 @@ class ActionFallback(Action):
                 buttons=[HUMAN_BUTTON],
             )
             return [SlotSet("low_confidence_turns", 0)]
+        nearest = likely_faq(tracker)
+        if nearest is not None:
+            question = nearest.item.question
+            dispatcher.utter_message(
+                text=f"Xin lỗi, em chưa hiểu rõ ý anh/chị. Có phải anh/chị muốn hỏi «{question}» không ạ?",
+                buttons=[{"title": answers.trim(question, SUGGESTION_TITLE_CHARS),
+                          "payload": answers.payload("inform", detail=answers.faq_detail(nearest.item.id))}],
+            )
+            return [SlotSet("low_confidence_turns", turns)]
         examples = "; ".join(f"«{example}»" for example in EXAMPLES)
         dispatcher.utter_message(
             text=f"Xin lỗi, em chưa hiểu ý anh/chị. Anh/chị có thể hỏi ngắn gọn, ví dụ: {examples}."

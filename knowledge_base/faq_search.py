@@ -23,6 +23,9 @@ from knowledge_base.models import FaqEntry
 from knowledge_base.textfold import fold, syllables
 
 SAME_QUESTION = 0.8  # weighted Dice; measured: paraphrases score ≥ 0.84, other questions ≤ 0.77
+# Worth offering as "did you mean": measured on the demo FAQ, 0.55–0.8 was the entry meant ("toi muon nop ho so
+# online" 0.69, "ket qua nhan qua buu dien" 0.79), below it often not ("bao mat thong tin" 0.54: giấy thông hành).
+LIKELY_QUESTION = 0.55
 # Far above the rounding error of the vectorised scores (sums of a few dozen IDFs, ~1e-15), far below
 # any real difference between two texts' scores: every text this close to the best is scored exactly.
 NEAR_BEST = 1e-9
@@ -162,6 +165,11 @@ class FaqService:
 
     def match(self, text: str) -> FaqMatch | None:
         return self.index().match(text)
+
+    def likely(self, text: str) -> FaqMatch | None:
+        """The nearest published entry when it is likely, not surely, the one asked about."""
+        found = self.index().best(text)
+        return found if found and LIKELY_QUESTION <= found.score < SAME_QUESTION else None
 
     def get(self, faq_id: int) -> FaqItem | None:
         """A published entry by id, read fresh (it may have been unpublished since)."""

@@ -183,6 +183,23 @@ def test_out_of_scope_answers_from_the_faq_or_politely_declines(demo):
     assert "ngoài phạm vi" in reply["text"] and get_settings().hotline in reply["text"]
 
 
+def test_not_understood_but_near_a_published_question_offers_that_question(demo):
+    chat = Conversation()
+    typed = "toi muon nop ho so online"
+    assert faq_search.shared_faq().match(typed) is None  # not surely that question: no answer given as if it were
+    [reply] = chat.say(ActionFallback(), typed, "nlu_fallback", [])
+    item = faq_search.shared_faq().likely(typed).item
+    assert item.question == "Làm thế nào để nộp hồ sơ trực tuyến?"
+    assert reply["text"] == f"Xin lỗi, em chưa hiểu rõ ý anh/chị. Có phải anh/chị muốn hỏi «{item.question}» không ạ?"
+    [offered] = reply["buttons"]
+    assert offered["payload"] == f'/inform{{"detail": "faq:{item.id}"}}'
+    assert chat.slots["low_confidence_turns"] == 1  # still a turn not understood
+    [whole] = chat.say(ActionAnswerProcedure(), offered["payload"], "inform", [{"entity": "detail", "value": f"faq:{item.id}"}])
+    assert whole["text"] == " ".join(item.answer.split())
+    # Far from every question ("bao mat thong tin" is nearest to the border pass's time): nothing offered.
+    assert faq_search.shared_faq().likely("bao mat thong tin") is None
+
+
 def test_two_turns_not_understood_offer_an_operator(demo):
     chat = Conversation()
     [reply] = chat.say(ActionFallback(), "xyz abc", "nlu_fallback", [])
