@@ -11,6 +11,9 @@ PATTERN = re.compile(
     re.IGNORECASE,
 )
 EXAMPLE = "000.00.04.H49-240315-0012"
+# The agency part typed and the rest wrong or cut short ("000.20.31.H49-260908-13"): not a code, but an attempt at one.
+# Its last agency group has the province's letter (H49), so amounts such as 10.000.000.000 are not taken for one.
+ATTEMPT = re.compile(r"(?<![\w.])[0-9a-z]{2,3}(?:\.[0-9a-z]{2,3}){2}\.[a-z]\d{2}(?:[-.][0-9a-z]*)*(?![\w.])", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,11 @@ def find_tracking_codes(text: str) -> list[TrackingCode]:
         agency = re.sub(r"\s+", "", match.group("agency")).upper()
         found.append(TrackingCode(agency, received, int(match.group("seq")), match.start(), match.end()))
     return found
+
+
+def find_attempts(text: str) -> list[tuple[int, int]]:
+    """Spans of ``text`` that try to be a code, well-formed or not."""
+    return [(match.start(), match.end()) for match in ATTEMPT.finditer(text)]
 
 
 def parse_tracking_code(text: str) -> TrackingCode | None:

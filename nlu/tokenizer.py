@@ -18,7 +18,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from knowledge_base.textfold import fold, nfc
 from knowledge_base.tickets import TICKET_NUMBER
-from knowledge_base.tracking_code import find_tracking_codes
+from knowledge_base.tracking_code import find_attempts, find_tracking_codes
 from nlu.normalize import Syllable, expand, load_abbreviations, split_syllables
 from nlu.phone import LAST4, find_phone_numbers
 from nlu.segment import CompoundDictionary, underthesea_sizes
@@ -30,6 +30,8 @@ SEGMENTERS = ("dictionary", "underthesea", "syllable")
 def protected_spans(text: str) -> list[tuple[int, int, str]]:
     """Spans that must stay whole, with their placeholder lemma, in text order."""
     spans = [(c.start, c.end, PLACEHOLDERS["tracking_code"]) for c in find_tracking_codes(text)]
+    # A mistyped code still asks about a dossier; its digits must not read as scores or a phone.
+    spans += [(start, end, PLACEHOLDERS["tracking_code"]) for start, end in find_attempts(text)]
     spans += [(m.start(), m.end(), PLACEHOLDERS["ticket"]) for m in TICKET_NUMBER.finditer(text)]
     spans += [(p.start, p.end, PLACEHOLDERS["phone"]) for p in find_phone_numbers(text)]
     spans += [(m.start(), m.end(), PLACEHOLDERS["last4"]) for m in LAST4.finditer(text)]

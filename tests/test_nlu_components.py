@@ -84,6 +84,11 @@ def test_a_rare_or_odd_grouping_is_not_learned():
     assert ("can", "giay") not in compounds.compounds
 
 
+def test_a_mistyped_code_reads_as_a_code_not_as_numbers():
+    tokens = tokenizer(segmenter="syllable").tokenize(Message(data={"text": "tra cuu ho so 000.20.31.h49-260908-13"}), "text")
+    assert [t.lemma for t in tokens][-1] == "__ma_ho_so__" and tokens[-1].text == "000.20.31.h49-260908-13"
+
+
 def test_token_offsets_point_into_the_typed_text():
     text = "Cho em hỏi  hồ sơ 000.00.04.H49 - 261120-0012 của em, sđt 0912 345 678 ạ"
     tokens = tokenizer(segmenter="syllable").tokenize(Message(data={"text": text}), "text")

@@ -85,6 +85,7 @@ def test_intent_floors_with_and_without_diacritics(agent, examples):
         ("thoi gian lam so do", "ask_processing_time", {"procedure": "1.013978"}),
         ("phản ánh PA-261120-0007 đến đâu rồi", "complain", {"ticket_number": "PA-261120-0007"}),
         ("phan anh PA-261120-0007 den dau roi", "complain", {"ticket_number": "PA-261120-0007"}),
+        ("tra cuu ho so 000.20.31.h49-260908-13", "lookup_dossier", {}),  # a mistyped code, not a rating
         # "cho người …" names whom the procedure is for, not a request for a person
         ("dang ky tam tru cho sinh vien thue tro", "ask_procedure", {"procedure": "1.004194"}),
         ("làm căn cước cho bé 5 tuổi", "ask_procedure", {"procedure": "1.014062"}),

@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from knowledge_base.tracking_code import find_tracking_codes, parse_tracking_code
+from knowledge_base.tracking_code import find_attempts, find_tracking_codes, parse_tracking_code
 
 
 @pytest.mark.parametrize(
@@ -29,3 +29,9 @@ def test_finds_codes_inside_a_sentence_with_their_span():
     codes = find_tracking_codes(text)
     assert [str(c) for c in codes] == ["000.20.31.H49-261103-0042", "000.00.04.H49-240315-0012"]
     assert text[codes[0].start : codes[0].end] == "000.20.31.H49-261103-0042"
+
+
+def test_an_attempt_at_a_code_is_told_from_amounts_dates_and_versions():
+    text = "hồ sơ 000.20.31.h49-260908-13 và 000.20.31.H49-2609, vốn 10.000.000.000 đồng, ngày 12.03.2024, bản 3.6.21"
+    assert [text[start:end] for start, end in find_attempts(text)] == ["000.20.31.h49-260908-13", "000.20.31.H49-2609"]
+    assert find_tracking_codes(text) == []  # attempts, not codes: nothing is looked up from them
