@@ -1,6 +1,7 @@
 """Satisfaction ratings: the national three-level scale, the five SIPAS factors if the citizen wishes, a comment."""
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -13,6 +14,7 @@ from knowledge_base.db import transaction
 from knowledge_base.ratings import FACTORS, LEVELS, record_rating
 from knowledge_base.textfold import fold
 
+logger = logging.getLogger(__name__)
 FACTOR_SLOTS = {f"rating_{key}": key for key in FACTORS}
 FORM_SLOTS = ("rating_level", "rating_details", *FACTOR_SLOTS, "rating_comment")
 # Checked in order: "không hài lòng" contains "hài lòng".
@@ -80,22 +82,27 @@ for _slot in FACTOR_SLOTS:
     setattr(ValidateRatingForm, f"extract_{_slot}", _factor_extractor(_slot))
 
 
+def store_rating(tracker: Tracker) -> None:
+    """The rating the form's slots hold so far, stored with the conversation's dossier and procedure."""
+    factors = {key: int(tracker.get_slot(slot)) for slot, key in FACTOR_SLOTS.items() if tracker.get_slot(slot)}
+    comment = tracker.get_slot("rating_comment")
+    with transaction() as session:
+        record_rating(
+            session, tracker.get_slot("rating_level"), factors=factors, comment=None if comment == "-" else comment,
+            tracking_code=tracker.get_slot("dossier_code"), procedure_code=tracker.get_slot("procedure_code"),
+            conversation_id=conversation_for(session, tracker).id,
+        )
+
+
 class ActionSubmitRating(Action):
     def name(self) -> str:
         return "action_submit_rating"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         level = tracker.get_slot("rating_level")
-        factors = {key: int(tracker.get_slot(slot)) for slot, key in FACTOR_SLOTS.items() if tracker.get_slot(slot)}
-        comment = tracker.get_slot("rating_comment")
         reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
         try:
-            with transaction() as session:
-                record_rating(
-                    session, level, factors=factors, comment=None if comment == "-" else comment,
-                    tracking_code=tracker.get_slot("dossier_code"), procedure_code=tracker.get_slot("procedure_code"),
-                    conversation_id=conversation_for(session, tracker).id,
-                )
+            store_rating(tracker)
         except ValueError as error:
             dispatcher.utter_message(text=str(error))
             return reset
@@ -109,3 +116,18 @@ class ActionSubmitRating(Action):
         else:
             dispatcher.utter_message(text="Em cảm ơn anh/chị đã đánh giá. Ý kiến của anh/chị giúp Trung tâm phục vụ tốt hơn.")
         return reset
+
+
+class ActionKeepRating(Action):
+    """A citizen who chose a level and then asked something else, or for a person, has still rated."""
+
+    def name(self) -> str:
+        return "action_keep_rating"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        if tracker.get_slot("rating_level") in LEVELS:
+            try:
+                store_rating(tracker)  # silently: the reply is the answer to what they asked instead
+            except Exception:
+                logger.exception("a rating left unfinished was not stored")
+        return [SlotSet(slot, None) for slot in FORM_SLOTS]

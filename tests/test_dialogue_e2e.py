@@ -117,6 +117,18 @@ def test_an_unhappy_rating_with_factors_is_stored_and_offers_help(stack, db):
     assert rating.factors == {"tiep_can": 2, "thu_tuc": 3, "cong_chuc": 1, "ket_qua": 4, "phan_anh": 2}
 
 
+def test_a_level_chosen_before_a_question_is_kept_and_the_question_answered(stack, db):
+    sender = "e2e-rating-left"
+    stack.say(sender, '/rate_service{"rating_level": "khong_hai_long"}')
+    answer = texts(stack.say(sender, "lệ phí làm hộ chiếu bao nhiêu"))
+    assert PASSPORT in answer
+    db.expire_all()
+    conversation = db.scalars(select(Conversation).where(Conversation.sender_id == sender)).one()
+    rating = db.scalars(select(Rating).where(Rating.conversation_id == conversation.id)).one()
+    assert (rating.level, rating.factors, rating.comment) == ("khong_hai_long", None, None)
+    assert PASSPORT in texts(stack.say(sender, "nộp ở đâu"))  # the form is over: no rating question comes back
+
+
 def test_asking_for_a_person_queues_the_conversation_and_the_operator_silences_the_bot(stack, db):
     sender = "e2e-human"
     queued = texts(stack.say(sender, "cho tôi gặp tổng đài viên"))
