@@ -38,10 +38,24 @@ class ActionHandoff(Action):
         if place.position == 0:
             text = "Tổng đài viên đang hỗ trợ anh/chị trong cuộc trò chuyện này, anh/chị cứ nhắn nội dung cần hỗ trợ."
         else:
-            text = (f"Em đã chuyển cuộc trò chuyện tới tổng đài viên. Anh/chị đang ở vị trí số {place.position} trong hàng chờ, "
-                    f"thời gian chờ dự kiến khoảng {place.expected_wait_minutes} phút. Trong lúc chờ, anh/chị cứ nhắn nội dung cần hỗ trợ.")
+            text = f"Em đã chuyển cuộc trò chuyện tới tổng đài viên. {place_text(place)}"
         dispatcher.utter_message(text=text)
         return [SlotSet("office_open", True)]
+
+
+def place_text(place: handoffs.HandoffTicket) -> str:
+    return (f"Anh/chị đang ở vị trí số {place.position} trong hàng chờ, thời gian chờ dự kiến khoảng "
+            f"{place.expected_wait_minutes} phút. Trong lúc chờ, anh/chị cứ nhắn nội dung cần hỗ trợ.")
+
+
+def waiting_text(tracker: Tracker) -> str | None:
+    """Where the conversation stands in the operators' queue, when it waits there; None also when the KB failed."""
+    try:
+        with transaction() as session:
+            place = handoffs.waiting_place(session, conversation_for(session, tracker))
+    except Exception:
+        return None
+    return f"Em vẫn đang chờ tổng đài viên cho anh/chị. {place_text(place)}" if place else None
 
 
 class ValidateCallbackForm(FormValidationAction):

@@ -6,6 +6,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import button, latest_intent
 from actions.faq import answer_from_faq
+from actions.handoff import waiting_text
 from knowledge_base.office_time import holiday_today, office_hours_text
 from actions.ratings import rating_buttons
 from bot.settings import get_settings
@@ -24,6 +25,10 @@ class ActionGreet(Action):
         return "action_greet"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        waiting = waiting_text(tracker)  # "alo" while queued asks after the operator, not who the bot is
+        if waiting:
+            dispatcher.utter_message(text=waiting)
+            return []
         dispatcher.utter_message(text=(
             f"Xin chào anh/chị! Em là Trợ lý ảo của {get_settings().center_name}. Em có thể giải đáp giấy tờ, lệ phí, "
             "thời gian, nơi nộp của các thủ tục hành chính, tra cứu hồ sơ theo mã, tiếp nhận phản ánh và kết nối tổng đài viên. "

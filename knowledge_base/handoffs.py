@@ -44,6 +44,15 @@ def request_handoff(session: Session, conversation: Conversation, reason: str) -
     return HandoffTicket(handoff.id, position, position * get_settings().average_handle_minutes, reused)
 
 
+def waiting_place(session: Session, conversation: Conversation) -> HandoffTicket | None:
+    """The conversation's place in the queue while it waits for an operator, else None."""
+    handoff = _current(session, conversation, ("waiting",))
+    if handoff is None:
+        return None
+    position = _position(session, handoff)
+    return HandoffTicket(handoff.id, position, position * get_settings().average_handle_minutes, True)
+
+
 def request_callback(session: Session, conversation: Conversation, phone: str, reason: str,
                      preferred_time: str | None = None) -> Ticket:
     """A callback ticket for hotline staff, and the conversation's waiting handoff turned into a callback."""

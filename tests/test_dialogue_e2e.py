@@ -133,6 +133,9 @@ def test_asking_for_a_person_queues_the_conversation_and_the_operator_silences_t
     sender = "e2e-human"
     queued = texts(stack.say(sender, "cho tôi gặp tổng đài viên"))
     assert "vị trí số" in queued
+    for asked in ("alo", "có ai không"):  # while waiting, where the citizen stands, not the bot's greeting
+        waiting = texts(stack.say(sender, asked))
+        assert "vị trí số 1" in waiting and "Xin chào" not in waiting, (asked, waiting)
     db.expire_all()
     conversation = db.scalars(select(Conversation).where(Conversation.sender_id == sender)).one()
     assert conversation.state == "queued"

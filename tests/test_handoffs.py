@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.settings import Settings, get_settings
 from knowledge_base.conversations import get_or_create
 from knowledge_base.db import session_factory
-from knowledge_base.handoffs import is_held_by_operator, office_open, request_callback, request_handoff
+from knowledge_base.handoffs import is_held_by_operator, office_open, request_callback, request_handoff, waiting_place
 from knowledge_base.lunar import solar_date
 from knowledge_base.models import Conversation, Handoff, Ticket
 from knowledge_base.office_time import add_working_days, is_holiday, parse_holidays, parse_office_hours
@@ -244,6 +244,21 @@ def test_concurrent_requests_of_one_conversation_queue_it_once(hcc_env):
     assert sorted(r.reused for r in results) == [False, True, True, True, True]
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(Handoff)) == 1
+
+
+def test_the_waiting_place_is_known_only_while_the_conversation_waits(session):
+    first, second = (get_or_create(session, "widget", f"cho-{n}") for n in (1, 2))
+    assert waiting_place(session, first) is None
+    a = request_handoff(session, first, "request")
+    request_handoff(session, second, "request")
+    session.commit()
+    assert (waiting_place(session, second).position, waiting_place(session, second).expected_wait_minutes) == (2, 10)
+    session.get(Handoff, a.handoff_id).status, first.state = "active", "operator"
+    session.commit()
+    assert waiting_place(session, first) is None and waiting_place(session, second).position == 1
+    request_callback(session, second, "0912345678", "request")  # a callback is not a wait in the queue
+    session.commit()
+    assert waiting_place(session, second) is None
 
 
 def test_callback_turns_the_waiting_handoff_into_a_callback_ticket(session):
