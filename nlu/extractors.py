@@ -11,7 +11,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.constants import TOKENS_NAMES
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from knowledge_base.tickets import TICKET_NUMBER, find_ticket_numbers
@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 CODE_ENTITIES = ("tracking_code", "ticket_number")
+MENTION = "inform"  # a procedure named on its own: the rules answer its overview, or the question asked before
 
 
 def entity(kind: str, start: int, end: int, text: str, value: Any, confidence: float = 1.0, **extra: Any) -> dict:
@@ -99,6 +100,10 @@ class ProcedureExtractor(_Extractor):
             # Intents that never name a procedure: a search there only invents one.
             "skip_intents": ["greet", "goodbye", "thank", "affirm", "deny", "lookup_dossier",
                              "request_human", "ask_contact", "out_of_scope", "rate_service", "confirm_phone"],
+            # ... unless the classifier is unsure of one and a procedure's name fits the words this well:
+            # "xác nhận cư trú" read as "yes" (0.46) is the procedure Xác nhận thông tin về cư trú (0.86).
+            "unsure_below": 0.6,
+            "named_score": 0.8,
         }
 
     def __init__(self, config: Dict[Text, Any], search=None) -> None:
@@ -134,8 +139,9 @@ class ProcedureExtractor(_Extractor):
         return [t for t in message.get(TOKENS_NAMES[TEXT], []) if t.lemma not in PLACEHOLDERS.values() and not is_cue(t.lemma)]
 
     def find(self, message: Message) -> list[dict]:
-        intent = (message.get("intent") or {}).get("name")
-        if intent in self._config["skip_intents"]:
+        intent = message.get("intent") or {}
+        skipped = intent.get("name") in self._config["skip_intents"]
+        if skipped and (intent.get("confidence") or 0.0) >= self._config["unsure_below"]:
             return []
         # A dossier code or a ticket number says what the message is about; a procedure guessed from the
         # words around it ("… đến đâu rồi") would only stop the rules that answer for that code from matching.
@@ -151,8 +157,18 @@ class ProcedureExtractor(_Extractor):
         except Exception:  # the knowledge base being down must not break understanding
             logger.exception("procedure search failed")
             return []
-        if not hits or hits[0].score < self._config["min_score"]:
+        if not hits or hits[0].score < self._config["named_score" if skipped else "min_score"]:
             return []
         best = hits[0]
+        if skipped:
+            _promote(message, MENTION, round(best.score, 4))
         candidates = [{"code": h.code, "name": h.name, "score": round(h.score, 4)} for h in hits]
         return [entity("procedure", span[0], span[1], text, best.code, round(best.score, 4), candidates=candidates, name=best.name)]
+
+
+def _promote(message: Message, intent: str, confidence: float) -> None:
+    """Make ``intent`` the message's, ahead of the classifier's guesses (the fallback reads the ranking too)."""
+    promoted = {"name": intent, "confidence": confidence}
+    ranking = [guess for guess in message.get(INTENT_RANKING_KEY) or [] if guess.get("name") != intent]
+    message.set(INTENT, promoted, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [promoted, *ranking], add_to_output=True)

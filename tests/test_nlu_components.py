@@ -177,3 +177,25 @@ def test_procedure_extractor_leaves_a_message_with_a_ticket_number_or_dossier_co
         component.process([message])
     assert [found["entity"] for found in message.get("entities")] in (["ticket_number"], ["tracking_code"])
     assert extractor.search.queries == []
+
+
+def classified(text: str, intent: str, confidence: float) -> Message:
+    message = tokenized(text)
+    message.set("intent", {"name": intent, "confidence": confidence})
+    message.set("intent_ranking", [{"name": intent, "confidence": confidence}, {"name": "inform", "confidence": 0.3}])
+    return message
+
+
+def test_a_procedure_named_closely_overrides_an_unsure_yes():
+    extractor = procedure_extractor([Hit("1.010041", "Xác nhận thông tin về cư trú", 0.86)])
+    (message,) = extractor.process([classified("xác nhận cư trú", "affirm", 0.46)])
+    assert [found["value"] for found in message.get("entities")] == ["1.010041"]
+    assert message.get("intent") == {"name": "inform", "confidence": 0.86}
+    assert [guess["name"] for guess in message.get("intent_ranking")] == ["inform", "affirm"]
+
+
+@pytest.mark.parametrize("confidence, score", [(0.9, 0.86), (0.46, 0.7)])
+def test_a_sure_yes_or_a_loose_fit_stays_a_yes(confidence, score):
+    extractor = procedure_extractor([Hit("1.010041", "Xác nhận thông tin về cư trú", score)])
+    (message,) = extractor.process([classified("xác nhận cư trú", "affirm", confidence)])
+    assert message.get("entities", []) == [] and message.get("intent")["name"] == "affirm"

@@ -86,6 +86,8 @@ def test_intent_floors_with_and_without_diacritics(agent, examples):
         ("phản ánh PA-261120-0007 đến đâu rồi", "complain", {"ticket_number": "PA-261120-0007"}),
         ("phan anh PA-261120-0007 den dau roi", "complain", {"ticket_number": "PA-261120-0007"}),
         ("tra cuu ho so 000.20.31.h49-260908-13", "lookup_dossier", {}),  # a mistyped code, not a rating
+        ("xác nhận cư trú", "inform", {"procedure": "1.010041"}),  # a procedure's name, not "yes"
+        ("xac nhan", "affirm", {}),
         # "cho người …" names whom the procedure is for, not a request for a person
         ("dang ky tam tru cho sinh vien thue tro", "ask_procedure", {"procedure": "1.004194"}),
         ("làm căn cước cho bé 5 tuổi", "ask_procedure", {"procedure": "1.014062"}),
