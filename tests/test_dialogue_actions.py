@@ -82,6 +82,17 @@ def test_lookup_then_phone_check_unlocks_the_applicant(demo):
     assert "Nguyễn Thị Thu Hà" in right[0] and "tại bộ phận một cửa" in right[0]
 
 
+def test_a_message_with_two_codes_is_answered_for_one_and_names_the_other(demo):
+    other = "000.21.31.H49-260910-0016"
+    text = f"hồ sơ {other} và {CODE}, {CODE} sao rồi"
+    texts, events = run(ActionLookupDossier(), tracker(text, "lookup_dossier", {"tracking_code": CODE}))
+    assert "Đã trả kết quả" in texts[0] and CODE in texts[0]
+    assert texts[1] == f"Tin nhắn còn có mã {other}: anh/chị gửi riêng từng mã để em tra cứu tiếp."
+    assert {"event": "slot", "timestamp": None, "name": "dossier_code", "value": CODE} in events
+    single, _ = run(ActionLookupDossier(), tracker(f"hồ sơ {CODE}", "lookup_dossier", {"tracking_code": CODE}))
+    assert len(single) == 1
+
+
 def test_failed_lookups_are_limited_per_sender(demo):
     unknown = "000.20.31.H49-260908-0999"
     for _ in range(5):
