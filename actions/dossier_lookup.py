@@ -133,7 +133,7 @@ class ActionLookupDossier(Action):
             dispatcher.utter_message(text=unavailable())
             return reset
         dispatcher.utter_message(text=status_reply(dossier, center_now()))
-        others = [other for other in dict.fromkeys(map(str, find_tracking_codes(latest_text(tracker)))) if other != code]
+        others = [other for other in dict.fromkeys(tracker.get_latest_entity_values("tracking_code")) if other != code]
         if others:  # one dossier a turn: the phone check that follows must know which one it unlocks
             dispatcher.utter_message(text=f"Tin nhắn còn có mã {', '.join(others)}: anh/chị gửi riêng từng mã để em tra cứu tiếp.")
         return reset + [SlotSet("dossier_code", dossier.tracking_code)]

@@ -34,16 +34,11 @@ def typed_text(tracker: Tracker) -> str | None:
     return None if not text.strip() or text.startswith("/") else text
 
 
-def matching_faq(tracker: Tracker) -> FaqMatch | None:
-    text = typed_text(tracker)
-    return shared_faq().match(text) if text else None
-
-
-def likely_faq(tracker: Tracker) -> FaqMatch | None:
-    """The published entry the citizen likely means, to offer as a question; None also when the KB failed."""
+def nearest_faq(tracker: Tracker) -> FaqMatch | None:
+    """The published entry most like what the citizen typed, whatever its score; None also when the KB failed."""
     text = typed_text(tracker)
     try:
-        return shared_faq().likely(text) if text else None
+        return shared_faq().nearest(text) if text else None
     except Exception:
         logger.exception("FAQ lookup failed")
         return None
@@ -56,13 +51,17 @@ def single_link(item: FaqItem) -> list[SlotSet]:
 
 def answer_from_faq(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | None:
     """Answer from the FAQ entry asking the same question: the slot events, or None (no match, or the KB failed)."""
+    return answer_with_faq(dispatcher, nearest_faq(tracker))
+
+
+def answer_with_faq(dispatcher: CollectingDispatcher, found: FaqMatch | None) -> list | None:
+    """:func:`answer_from_faq` for an entry already looked up: answered only when it surely is the question."""
+    if found is None or not found.sure:
+        return None
     try:
-        found = matching_faq(tracker)
-        reply = faq_reply(found.item) if found else None
+        reply = faq_reply(found.item)
     except Exception:
         logger.exception("FAQ lookup failed")
-        return None
-    if found is None or reply is None:
         return None
     dispatcher.utter_message(**reply.message())
     return [SlotSet("low_confidence_turns", 0), *single_link(found.item)]
@@ -93,7 +92,8 @@ class ActionFallback(Action):
         return "action_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
-        answered = answer_from_faq(dispatcher, tracker)
+        nearest = nearest_faq(tracker)  # looked up once: answered when sure, offered when likely
+        answered = answer_with_faq(dispatcher, nearest)
         if answered is not None:
             return answered
         note_for_learning(tracker, "fallback")
@@ -107,8 +107,7 @@ class ActionFallback(Action):
                 buttons=[HUMAN_BUTTON],
             )
             return [SlotSet("low_confidence_turns", 0)]
-        nearest = likely_faq(tracker)
-        if nearest is not None:
+        if nearest is not None and nearest.likely:
             question = nearest.item.question
             dispatcher.utter_message(
                 text=f"Xin lỗi, em chưa hiểu rõ ý anh/chị. Có phải anh/chị muốn hỏi «{question}» không ạ?",

@@ -1,6 +1,7 @@
 """Escalation to hotline staff: a place in the queue in office hours, a callback request outside them."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -13,6 +14,7 @@ from knowledge_base import form_input, handoffs
 from knowledge_base.db import transaction
 from knowledge_base.office_time import holiday_today, office_hours_text
 
+logger = logging.getLogger(__name__)
 REASON_AFTER = {"action_fallback": "fallback", "action_submit_rating": "low_rating", "action_submit_complaint": "complaint"}
 
 
@@ -54,6 +56,7 @@ def waiting_text(tracker: Tracker) -> str | None:
         with transaction() as session:
             place = handoffs.waiting_place(session, conversation_for(session, tracker))
     except Exception:
+        logger.exception("the queue place could not be read")
         return None
     return f"Em vẫn đang chờ tổng đài viên cho anh/chị. {place_text(place)}" if place else None
 

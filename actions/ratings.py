@@ -82,6 +82,11 @@ for _slot in FACTOR_SLOTS:
     setattr(ValidateRatingForm, f"extract_{_slot}", _factor_extractor(_slot))
 
 
+def cleared() -> list:
+    """The form's slots emptied: a rating stored or dropped, the next one starts afresh."""
+    return [SlotSet(slot, None) for slot in FORM_SLOTS]
+
+
 def store_rating(tracker: Tracker) -> None:
     """The rating the form's slots hold so far, stored with the conversation's dossier and procedure."""
     factors = {key: int(tracker.get_slot(slot)) for slot, key in FACTOR_SLOTS.items() if tracker.get_slot(slot)}
@@ -100,7 +105,7 @@ class ActionSubmitRating(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         level = tracker.get_slot("rating_level")
-        reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
+        reset = cleared()
         try:
             store_rating(tracker)
         except ValueError as error:
@@ -130,4 +135,4 @@ class ActionKeepRating(Action):
                 store_rating(tracker)  # silently: the reply is the answer to what they asked instead
             except Exception:
                 logger.exception("a rating left unfinished was not stored")
-        return [SlotSet(slot, None) for slot in FORM_SLOTS]
+        return cleared()

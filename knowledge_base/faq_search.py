@@ -49,6 +49,16 @@ class FaqMatch:
     score: float  # in [0, 1]
     matched: str  # the question or variant it matched
 
+    @property
+    def sure(self) -> bool:
+        """The same question: answered as it is."""
+        return self.score >= SAME_QUESTION
+
+    @property
+    def likely(self) -> bool:
+        """Likely, not surely, the question meant: worth offering as "did you mean"."""
+        return LIKELY_QUESTION <= self.score < SAME_QUESTION
+
 
 @dataclass
 class FaqIndex:
@@ -166,10 +176,9 @@ class FaqService:
     def match(self, text: str) -> FaqMatch | None:
         return self.index().match(text)
 
-    def likely(self, text: str) -> FaqMatch | None:
-        """The nearest published entry when it is likely, not surely, the one asked about."""
-        found = self.index().best(text)
-        return found if found and LIKELY_QUESTION <= found.score < SAME_QUESTION else None
+    def nearest(self, text: str) -> FaqMatch | None:
+        """The most similar published entry, whatever its score (see FaqMatch.sure and .likely)."""
+        return self.index().best(text)
 
     def get(self, faq_id: int) -> FaqItem | None:
         """A published entry by id, read fresh (it may have been unpublished since)."""

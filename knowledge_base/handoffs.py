@@ -40,17 +40,18 @@ def request_handoff(session: Session, conversation: Conversation, reason: str) -
     if handoff.status == "waiting":
         conversation.state = "queued"
     session.flush()
-    position = _position(session, handoff)
-    return HandoffTicket(handoff.id, position, position * get_settings().average_handle_minutes, reused)
+    return _ticket(session, handoff, reused)
 
 
 def waiting_place(session: Session, conversation: Conversation) -> HandoffTicket | None:
     """The conversation's place in the queue while it waits for an operator, else None."""
     handoff = _current(session, conversation, ("waiting",))
-    if handoff is None:
-        return None
+    return _ticket(session, handoff, reused=True) if handoff is not None else None
+
+
+def _ticket(session: Session, handoff: Handoff, reused: bool) -> HandoffTicket:
     position = _position(session, handoff)
-    return HandoffTicket(handoff.id, position, position * get_settings().average_handle_minutes, True)
+    return HandoffTicket(handoff.id, position, position * get_settings().average_handle_minutes, reused)
 
 
 def request_callback(session: Session, conversation: Conversation, phone: str, reason: str,

@@ -85,11 +85,13 @@ def test_lookup_then_phone_check_unlocks_the_applicant(demo):
 def test_a_message_with_two_codes_is_answered_for_one_and_names_the_other(demo):
     other = "000.21.31.H49-260910-0016"
     text = f"hồ sơ {other} và {CODE}, {CODE} sao rồi"
-    texts, events = run(ActionLookupDossier(), tracker(text, "lookup_dossier", {"tracking_code": CODE}))
+    found = [{"entity": "tracking_code", "value": value} for value in (other, CODE, CODE)]  # as the NLU gives them
+    texts, events = run(ActionLookupDossier(), tracker(text, "lookup_dossier", {"tracking_code": CODE}, found))
     assert "Đã trả kết quả" in texts[0] and CODE in texts[0]
     assert texts[1] == f"Tin nhắn còn có mã {other}: anh/chị gửi riêng từng mã để em tra cứu tiếp."
     assert {"event": "slot", "timestamp": None, "name": "dossier_code", "value": CODE} in events
-    single, _ = run(ActionLookupDossier(), tracker(f"hồ sơ {CODE}", "lookup_dossier", {"tracking_code": CODE}))
+    single, _ = run(ActionLookupDossier(), tracker(f"hồ sơ {CODE}", "lookup_dossier", {"tracking_code": CODE},
+                                                   [{"entity": "tracking_code", "value": CODE}]))
     assert len(single) == 1
 
 

@@ -188,7 +188,9 @@ def test_not_understood_but_near_a_published_question_offers_that_question(demo)
     typed = "toi muon nop ho so online"
     assert faq_search.shared_faq().match(typed) is None  # not surely that question: no answer given as if it were
     [reply] = chat.say(ActionFallback(), typed, "nlu_fallback", [])
-    item = faq_search.shared_faq().likely(typed).item
+    nearest = faq_search.shared_faq().nearest(typed)
+    assert nearest.likely
+    item = nearest.item
     assert item.question == "Làm thế nào để nộp hồ sơ trực tuyến?"
     assert reply["text"] == f"Xin lỗi, em chưa hiểu rõ ý anh/chị. Có phải anh/chị muốn hỏi «{item.question}» không ạ?"
     [offered] = reply["buttons"]
@@ -197,7 +199,7 @@ def test_not_understood_but_near_a_published_question_offers_that_question(demo)
     [whole] = chat.say(ActionAnswerProcedure(), offered["payload"], "inform", [{"entity": "detail", "value": f"faq:{item.id}"}])
     assert whole["text"] == " ".join(item.answer.split())
     # Far from every question ("bao mat thong tin" is nearest to the border pass's time): nothing offered.
-    assert faq_search.shared_faq().likely("bao mat thong tin") is None
+    assert not faq_search.shared_faq().nearest("bao mat thong tin").likely
 
 
 def test_two_turns_not_understood_offer_an_operator(demo):
